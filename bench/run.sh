@@ -1,0 +1,246 @@
+#!/bin/sh
+# run.sh: the whole benchmark in one command.  Starts the reference stack
+# (Postfix + Dovecot, peer/) and Postroom (postroom/) side by side on
+# loopback with temporary data, measures both with the same client
+# (loadgen.py), alternating the servers from run to run, and prints the
+# medians with their ratio (report.py).  The results go to
+# results/latest.md and results/latest.jsonl.  Both servers are stopped by
+# PID and the temporary data removed on exit, also after an error or ^C.
+#
+#   sudo bench/run.sh                        peer + Postroom built in the repo
+#   sudo POSTROOM=/path/to/build bench/run.sh
+#   sudo POSTROOM=none bench/run.sh          peer only
+#   PEER=no bench/run.sh                     Postroom only (root not needed)
+#
+# Settings (environment): RUNS, SMTP_DURATION, SMTP_SIZES, SMTP_CLIENTS,
+# SMTP_PER_CONN, POP3_MSGS, POP3_SIZE, POP3_WINDOWS, IDLE_CONNS, IDLE_RUNS,
+# PHASES ("smtp pop3 idle"), ports PEER_*_PORT and PR_*_PORT, RESULTS_DIR,
+# KEEP=1 (keep the temporary directory for inspection).
+# shellcheck disable=SC2016 # '"$SMTP_PORT"' etc. are expanded by measure()
+set -eu
+BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+REPO_DIR=$(dirname "$BENCH_DIR")
+# shellcheck source=bench/common.sh
+. "$BENCH_DIR/common.sh"
+
+PEER=${PEER:-yes}
+POSTROOM=${POSTROOM:-$REPO_DIR}
+RUNS=${RUNS:-3}
+SMTP_DURATION=${SMTP_DURATION:-5}
+SMTP_SIZES=${SMTP_SIZES:-"4096 65536"}
+SMTP_CLIENTS=${SMTP_CLIENTS:-"1 10 50"}
+SMTP_PER_CONN=${SMTP_PER_CONN:-1}
+POP3_MSGS=${POP3_MSGS:-1000}
+POP3_SIZE=${POP3_SIZE:-10240}
+POP3_WINDOWS=${POP3_WINDOWS:-"1 16"}
+IDLE_CONNS=${IDLE_CONNS:-1000}
+IDLE_RUNS=${IDLE_RUNS:-1}
+PHASES=${PHASES:-"smtp pop3 idle"}
+RESULTS_DIR=${RESULTS_DIR:-$BENCH_DIR/results}
+PEER_SMTP_PORT=${PEER_SMTP_PORT:-10025}
+PEER_POP3_PORT=${PEER_POP3_PORT:-10110}
+PEER_IMAP_PORT=${PEER_IMAP_PORT:-10143}
+PEER_LMTP_PORT=${PEER_LMTP_PORT:-10024}
+PR_SMTP_PORT=${PR_SMTP_PORT:-11025}
+PR_POP3_PORT=${PR_POP3_PORT:-11110}
+LOADGEN="$PYTHON $BENCH_DIR/loadgen.py"
+export PYTHONDONTWRITEBYTECODE=1
+
+is_count() { case $1 in ''|*[!0-9]*) return 1 ;; *) [ "$1" -ge 1 ] ;; esac; }
+for v in RUNS SMTP_DURATION SMTP_PER_CONN POP3_MSGS POP3_SIZE IDLE_CONNS IDLE_RUNS; do
+  eval "val=\$$v"
+  # shellcheck disable=SC2154 # set by the eval above
+  is_count "$val" || die "$v must be a positive integer, not '$val'"
+done
+for v in $SMTP_SIZES $SMTP_CLIENTS $POP3_WINDOWS; do
+  is_count "$v" || die "bad number '$v' in SMTP_SIZES/SMTP_CLIENTS/POP3_WINDOWS"
+done
+
+SERVERS=
+[ "$PEER" = yes ] && SERVERS=peer
+if [ "$POSTROOM" != none ]; then
+  POSTROOM=$(cd "$POSTROOM" 2>/dev/null && pwd) || die "no directory $POSTROOM"
+  if [ ! -x "$POSTROOM/postroomd" ] || [ ! -x "$POSTROOM/postroom" ]; then
+    die "no postroomd/postroom in $POSTROOM (build first, or POSTROOM=none)"
+  fi
+  SERVERS="$SERVERS postroom"
+fi
+[ -n "$SERVERS" ] || die "nothing to measure (PEER=no and POSTROOM=none)"
+if [ "$PEER" = yes ] && [ "$(id -u)" != 0 ]; then
+  die "the peer needs root (or PEER=no)"
+fi
+command -v "$PYTHON" >/dev/null || die "needs $PYTHON"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/postroom-bench.XXXXXX")
+chmod 755 "$WORK"    # the servers' unprivileged users must reach their dirs
+RESULTS=$WORK/results.jsonl
+: > "$RESULTS"
+PEER_STARTED=0
+PR_STARTED=0
+
+# --- servers ---------------------------------------------------------------
+
+peer_up() {
+  PEER_DIR=$WORK/peer SMTP_PORT=$PEER_SMTP_PORT POP3_PORT=$PEER_POP3_PORT \
+    IMAP_PORT=$PEER_IMAP_PORT LMTP_PORT=$PEER_LMTP_PORT "$BENCH_DIR/peer/peer-up"
+  PEER_STARTED=1
+}
+peer_down() {  # $1: keep the data (1) or not (0)
+  PEER_DIR=$WORK/peer KEEP_DATA=$1 "$BENCH_DIR/peer/peer-down" && PEER_STARTED=0
+}
+postroom_up() {
+  PR_DIR=$WORK/postroom POSTROOM_BUILD=$POSTROOM SMTP_PORT=$PR_SMTP_PORT \
+    POP3_PORT=$PR_POP3_PORT "$BENCH_DIR/postroom/postroom-up"
+  PR_STARTED=1
+}
+postroom_down() {
+  PR_DIR=$WORK/postroom KEEP_DATA=$1 "$BENCH_DIR/postroom/postroom-down" && PR_STARTED=0
+}
+servers_up() {
+  for s in $SERVERS; do "${s}_up"; done
+}
+servers_restart() {
+  for s in $SERVERS; do "${s}_down" 1; "${s}_up"; done
+}
+
+cleanup() {
+  trap - EXIT INT TERM
+  [ $PR_STARTED = 1 ] && postroom_down "${KEEP:-0}"
+  [ $PEER_STARTED = 1 ] && peer_down "${KEEP:-0}"
+  if [ "${KEEP:-0}" = 1 ]; then
+    echo "kept $WORK"
+  else
+    rm -rf "$WORK"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+envfile() {
+  case $1 in
+    peer) echo "$WORK/peer/peer.env" ;;
+    postroom) echo "$WORK/postroom/postroom.env" ;;
+  esac
+}
+
+# order RUN: the servers in the order of this run; it alternates so that
+# neither always runs first (page cache, CPU frequency, background noise).
+order() {
+  if [ $(($1 % 2)) = 1 ]; then echo "$SERVERS"; else
+    r=; for s in $SERVERS; do r="$s $r"; done; echo "$r"
+  fi
+}
+
+# measure SERVER TAG MODE ARGS...: one loadgen run in the server's
+# environment, appended to the results.  ARGS are evaluated there, so
+# they may name $SMTP_PORT, $COUNT_CMD etc. in single quotes.  A failed
+# run is reported and skipped; the report shows fewer runs.
+measure() {
+  _srv=$1 _tag=$2
+  shift 2
+  # shellcheck disable=SC1090 # the env file is generated at run time
+  if ! out=$(. "$(envfile "$_srv")" && eval "$LOADGEN $* --label $_srv \
+        --tag $_tag --pids-cmd \"\$SERVER_PIDS_CMD\""); then
+    echo "run.sh: $_srv $_tag: run failed, skipped" >&2
+    return 0
+  fi
+  printf '%s\n' "$out" >> "$RESULTS"
+}
+
+reset() {
+  # shellcheck disable=SC1090
+  (. "$(envfile "$1")" && sh -c "$RESET_CMD") >/dev/null 2>&1 ||
+    echo "run.sh: $1: reset failed" >&2
+}
+
+# --- phases ------------------------------------------------------------------
+
+phase_smtp() {
+  run=1
+  while [ $run -le "$RUNS" ]; do
+    for size in $SMTP_SIZES; do
+      for clients in $SMTP_CLIENTS; do
+        for s in $(order $run); do
+          reset "$s"
+          measure "$s" "smtp-$size-c$clients-p$SMTP_PER_CONN" smtp \
+            --port '"$SMTP_PORT"' --duration "$SMTP_DURATION" --size "$size" \
+            --clients "$clients" --per-conn "$SMTP_PER_CONN" \
+            --count-cmd '"$COUNT_CMD"'
+        done
+      done
+    done
+    run=$((run + 1))
+  done
+}
+
+phase_pop3() {
+  # shellcheck disable=SC2059 # USER_FMT is a printf template on purpose
+  user=$(printf "$USER_FMT" "$NUSERS")
+  for s in $SERVERS; do
+    # shellcheck disable=SC1090
+    (. "$(envfile "$s")" && $LOADGEN fill --port "$SMTP_PORT" \
+       --pop3-port "$POP3_PORT" --to "$user" --count "$POP3_MSGS" \
+       --size "$POP3_SIZE" --clients 10 >/dev/null) ||
+      { echo "run.sh: $s: cannot fill the POP3 mailbox" >&2; continue; }
+  done
+  run=1
+  while [ $run -le "$RUNS" ]; do
+    for w in $POP3_WINDOWS; do
+      for s in $(order $run); do
+        measure "$s" "pop3-$POP3_MSGS-w$w" pop3 --port '"$POP3_PORT"' \
+          --user "$user" --expect "$POP3_MSGS" --window "$w"
+      done
+    done
+    run=$((run + 1))
+  done
+}
+
+phase_idle() {
+  run=1
+  while [ $run -le "$IDLE_RUNS" ]; do
+    # Fresh servers: Postfix keeps idle smtpd processes for a while after
+    # their clients left, and freed heap need not go back to the kernel,
+    # either of which would hide the cost of new connections.
+    servers_restart
+    for s in $(order $run); do
+      for proto in pop3 smtp; do
+        port='"$POP3_PORT"'
+        [ $proto = smtp ] && port='"$SMTP_PORT"'
+        measure "$s" "idle-$proto-$IDLE_CONNS" idle --proto $proto \
+          --port "$port" --conns "$IDLE_CONNS" --parallel 50 --timeout 60
+      done
+    done
+    run=$((run + 1))
+  done
+}
+
+# --- main --------------------------------------------------------------------
+
+t0=$(date +%s)
+servers_up
+for p in $PHASES; do
+  case $p in
+    smtp|pop3|idle) "phase_$p" ;;
+    *) die "unknown phase '$p' (smtp, pop3, idle)" ;;
+  esac
+done
+t1=$(date +%s)
+
+version() { "$@" 2>/dev/null | head -n 1 || true; }
+postroom_version=none
+[ "$POSTROOM" != none ] && postroom_version=$(version "$POSTROOM/postroomd" --version)
+mkdir -p "$RESULTS_DIR"
+BENCH_META_DATE=$(date -u '+%Y-%m-%d %H:%M UTC') \
+BENCH_META_MACHINE="$(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM, $(uname -sr)" \
+BENCH_META_SOFTWARE="postroomd: $postroom_version; Postfix $(postconf -h mail_version 2>/dev/null || echo -); Dovecot $(dovecot --version 2>/dev/null || echo -); $($PYTHON --version 2>&1)" \
+BENCH_META_SETTINGS="RUNS=$RUNS SMTP_DURATION=${SMTP_DURATION}s SMTP_SIZES='$SMTP_SIZES' SMTP_CLIENTS='$SMTP_CLIENTS' SMTP_PER_CONN=$SMTP_PER_CONN POP3_MSGS=$POP3_MSGS POP3_SIZE=$POP3_SIZE POP3_WINDOWS='$POP3_WINDOWS' IDLE_CONNS=$IDLE_CONNS IDLE_RUNS=$IDLE_RUNS PHASES='$PHASES'" \
+BENCH_META_DURATION="$((t1 - t0)) s" \
+  "$PYTHON" -c 'import json, os
+keys = ("date", "machine", "software", "settings", "duration")
+print(json.dumps({k: os.environ["BENCH_META_" + k.upper()] for k in keys}))' > "$WORK/meta.json"
+cp "$RESULTS" "$RESULTS_DIR/latest.jsonl"
+echo
+"$PYTHON" "$BENCH_DIR/report.py" "$RESULTS" --meta "$WORK/meta.json" \
+  --markdown "$RESULTS_DIR/latest.md"
+echo
+echo "written: $RESULTS_DIR/latest.md ($((t1 - t0)) s)"

@@ -1,0 +1,34 @@
+#!/bin/sh
+# Install the dependencies, then build and run the whole test suite twice:
+# with clang and warnings as errors, and with gcc under AddressSanitizer +
+# UndefinedBehaviorSanitizer.  Exits non-zero on any failure.
+set -e
+cd "$(dirname "$0")/.."
+top=$(pwd)
+sh scripts/deps.sh
+./autogen.sh >/dev/null 2>&1
+jobs=$(nproc)
+status=0
+
+run_suite() {	# name, configure args...
+	name=$1; shift
+	dir="$top/build-$name"
+	rm -rf "$dir"; mkdir -p "$dir"
+	echo "=== $name: configure $*"
+	(cd "$dir" && "$top/configure" -q "$@") || return 1
+	echo "=== $name: build"
+	(cd "$dir" && make -s -j"$jobs") || return 1
+	echo "=== $name: test"
+	if (cd "$dir" && make -s -j"$jobs" check); then
+		echo "=== $name: all tests passed"
+	else
+		for f in "$dir"/tests/unit/*.log "$dir"/tests/integration/*.log; do
+			[ -f "$f" ] && { echo "--- $f"; tail -n 80 "$f"; }
+		done
+		return 1
+	fi
+}
+
+run_suite clang CC=clang --enable-werror || status=1
+run_suite asan CC=gcc --enable-werror --enable-sanitizers || status=1
+exit $status

@@ -1,0 +1,59 @@
+# Unit tests (Check) link only the objects under test, plus log/xmalloc.
+UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+UNIT_BASE = common/log.c common/xmalloc.c
+
+check_PROGRAMS += tests/unit/check_linebuf
+tests_unit_check_linebuf_SOURCES = tests/unit/check_linebuf.c common/linebuf.c $(UNIT_BASE)
+tests_unit_check_linebuf_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_linebuf_LDADD = $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/check_conn
+tests_unit_check_conn_SOURCES = tests/unit/check_conn.c common/conn.c common/linebuf.c common/tls.c $(UNIT_BASE)
+tests_unit_check_conn_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_conn_LDADD = $(CHECK_LIBS) $(OPENSSL_LIBS) $(EV_LIBS)
+
+check_PROGRAMS += tests/unit/check_config
+tests_unit_check_config_SOURCES = tests/unit/check_config.c common/config.c $(UNIT_BASE)
+tests_unit_check_config_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_config_LDADD = $(CHECK_LIBS) $(INIH_LIBS)
+
+check_PROGRAMS += tests/unit/check_iptable
+tests_unit_check_iptable_SOURCES = tests/unit/check_iptable.c server/iptable.c $(UNIT_BASE)
+tests_unit_check_iptable_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_iptable_LDADD = $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/check_mailstore
+tests_unit_check_mailstore_SOURCES = tests/unit/check_mailstore.c \
+	tests/unit/check_mailstore_util.c tests/unit/check_mailstore_writer.c \
+	tests/unit/check_mailstore_model.c tests/unit/check_mailstore.h
+tests_unit_check_mailstore_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_mailstore_LDADD = libmailstore.a libcommon.a $(CHECK_LIBS) $(POSTROOM_LIBS)
+
+check_PROGRAMS += tests/unit/check_smtp_parse
+tests_unit_check_smtp_parse_SOURCES = tests/unit/check_smtp_parse.c smtp/smtp_parse.c \
+	smtp/smtp_parse_body.c
+tests_unit_check_smtp_parse_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_smtp_parse_LDADD = $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/check_pop3_parse
+tests_unit_check_pop3_parse_SOURCES = tests/unit/check_pop3_parse.c pop3/pop3_parse.c $(UNIT_BASE)
+tests_unit_check_pop3_parse_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_pop3_parse_LDADD = $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/check_pop3_session
+tests_unit_check_pop3_session_SOURCES = tests/unit/check_pop3_session.c
+tests_unit_check_pop3_session_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_pop3_session_LDADD = libpop3.a libmailstore.a libcommon.a $(CHECK_LIBS) $(POSTROOM_LIBS)
+
+check_PROGRAMS += tests/unit/check_auth
+tests_unit_check_auth_SOURCES = tests/unit/check_auth.c
+tests_unit_check_auth_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_auth_LDADD = libcommon.a libmailstore.a libcommon.a $(CHECK_LIBS) $(POSTROOM_LIBS)
+
+TESTS += $(check_PROGRAMS)
+
+# Integration tests: the real postroomd on free loopback ports, driven by
+# independent clients (python3 smtplib/poplib, curl, swaks).
+TESTS += tests/integration/run.sh
+EXTRA_DIST += tests/integration
+AM_TESTS_ENVIRONMENT = top_builddir=$(abs_top_builddir) top_srcdir=$(abs_top_srcdir); export top_builddir top_srcdir;
