@@ -6,7 +6,7 @@
  * terminal back before the default action kills us, so the user's shell
  * is not left typing blind.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -12,7 +12,7 @@
  *
  * Exit status: 0 done, 1 failed (not found, exists, ...), 2 usage error.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <errno.h>
 #include <getopt.h>

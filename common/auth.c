@@ -13,7 +13,7 @@
  * when the result arrives nobody is called, and the worker is asked to
  * dispose of the session's SASL state.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <sys/random.h>
 

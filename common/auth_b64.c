@@ -6,7 +6,7 @@
  * zero.  Whitespace is not skipped.  Anything else is a protocol error for
  * the caller to reject, so that a client response has exactly one meaning.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <stdint.h>
 #include <string.h>

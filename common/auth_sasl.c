@@ -23,7 +23,7 @@
  * sent ("alice@example.org").  An authorization identity different from
  * the authentication identity is refused by libsasl's default proxy policy.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <assert.h>
 #include <limits.h>

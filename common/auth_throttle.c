@@ -12,7 +12,7 @@
  * Failures per IP are counted in ten one-minute slots, a cheap sliding
  * window that needs no per-failure timestamps.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <assert.h>
 #include <math.h>

@@ -22,7 +22,7 @@
  * Memory: buffers are allocated only while they hold bytes, so an idle
  * plaintext conn is just this struct (a few hundred bytes).
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <arpa/inet.h>
 #include <assert.h>

@@ -14,7 +14,7 @@
  * valid until the next call that may move or overwrite data (see the
  * header), which is why consuming never moves anything.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <assert.h>
 #include <stdlib.h>

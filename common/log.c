@@ -4,7 +4,7 @@
  * buffer and written with one write(2) so lines from the mailstore writer
  * thread never interleave with the event loop's.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <errno.h>
 #include <stdio.h>

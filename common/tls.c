@@ -11,7 +11,7 @@
  * written under temporary names and renamed into place, so a crash leaves
  * either the old state or a complete new file, never half a key.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <errno.h>
 #include <fcntl.h>

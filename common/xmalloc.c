@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <stdarg.h>
 #include <stdint.h>

@@ -5,6 +5,7 @@ libmailstore_a_SOURCES = \
 	mailstore/ms_addr.c mailstore/ms_addr.h \
 	mailstore/ms_admin.c \
 	mailstore/ms_password.c \
+	mailstore/ms_authcache.c mailstore/ms_authcache.h \
 	mailstore/ms_resolve.c \
 	mailstore/ms_mailbox.c \
 	mailstore/ms_delivery.c mailstore/ms_delivery.h \

@@ -4,7 +4,7 @@
  * Everything here works on NUL-terminated strings and returns fresh copies,
  * so callers can keep the caller's string untouched for error messages.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <stdlib.h>
 #include <string.h>

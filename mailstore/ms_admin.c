@@ -10,7 +10,7 @@
  * before the write transaction opens, so the write lock is never held for
  * the tens of milliseconds yescrypt takes.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <stdlib.h>
 #include <string.h>

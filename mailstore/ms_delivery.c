@@ -15,7 +15,7 @@
  * The whole message is therefore the file's bytes followed by the buffer's;
  * ms_delivery_job.c reads it in that order.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -14,7 +14,7 @@
  * Any failure returns an error and the writer rolls the savepoint back, so
  * a message is stored for every target or for none.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <errno.h>
 #include <stdlib.h>

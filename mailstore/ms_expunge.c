@@ -6,7 +6,7 @@
  * bytes, once nothing refers to it any more, so this file does not care
  * whether the message lives on in another mailbox or in the queue.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <stdlib.h>
 #include <string.h>

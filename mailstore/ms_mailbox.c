@@ -9,7 +9,7 @@
  * keep them right; the tables are narrow and indexed by mailbox, and the
  * message bytes sit in message_data, which these queries never touch.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <limits.h>
 #include <stdlib.h>

@@ -7,9 +7,10 @@
  * safe on several threads at once (auth workers, the CLI); the buffer is
  * wiped before it is freed because it held the password.  The check hashes
  * even for an unknown user, against a fixed dummy hash, so the answer time
- * does not tell which addresses exist.
+ * does not tell which addresses exist.  Recent successes are remembered
+ * (ms_authcache.c) so repeated logins of a client do not pay the hash.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <crypt.h>
 #include <pthread.h>
@@ -19,6 +20,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "mailstore/ms_addr.h"
+#include "mailstore/ms_authcache.h"
 #include "mailstore/ms_internal.h"
 
 /* Compare without an early exit, so timing does not reveal how many
@@ -133,7 +135,11 @@ ms_user_check_password(struct ms_store *ms, const char *address,
 		(void)ms_password_verify(password, dummy_hash);
 		return MS_NOT_FOUND;
 	}
-	if (ms_password_verify(password, hash)) {
+	if (ms_authcache_check(id, hash, password)) {
+		*user_id_r = id;
+		status = MS_OK;
+	} else if (ms_password_verify(password, hash)) {
+		ms_authcache_add(id, hash, password);
 		*user_id_r = id;
 		status = MS_OK;
 	} else

@@ -14,7 +14,7 @@
  * at MS_ALIAS_DEPTH, and a user or remote address already in the output
  * list is not added twice.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <stdlib.h>
 #include <string.h>

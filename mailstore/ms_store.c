@@ -14,7 +14,7 @@
  * IMMEDIATE transaction that re-reads the version first, so a daemon and a
  * CLI starting together cannot both apply it.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <stdint.h>
 #include <stdio.h>

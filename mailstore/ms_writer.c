@@ -24,7 +24,7 @@
  * caller's connection, in a transaction of its own, and completes before
  * ms_job_submit() returns.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <ev.h>
 #include <pthread.h>

@@ -9,7 +9,7 @@
  * back on the loop.  Passwords pass through here but are never logged or
  * kept: the copy handed to the worker is wiped as soon as it is queued.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <stdio.h>
 #include <stdlib.h>

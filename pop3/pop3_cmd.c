@@ -12,7 +12,7 @@
  * Handlers are guard clauses: pop3_get_msg() parses and checks the message
  * number and sends the -ERR itself, so a handler only acts and replies +OK.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <stdlib.h>
 

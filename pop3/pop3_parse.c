@@ -14,7 +14,7 @@
  * lines are left) lives in struct pop3_stuff and not in the position of
  * the chunk boundaries.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <string.h>
 

@@ -16,7 +16,7 @@
  * still holds the session as its argument, so the conn is closed at once
  * but the session itself lives until that callback has run.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -14,7 +14,7 @@
  * While a stream runs, command input is suspended: pipelined commands wait
  * in the input buffer and run after the terminating ".".
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <stdlib.h>
 

@@ -4,7 +4,7 @@
  * count of 0 marks an empty slot.  The table doubles when it would become
  * more than half full, which keeps linear probe chains short.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

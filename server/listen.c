@@ -10,7 +10,7 @@
  * for a line) and the socket is closed.  Implicit-TLS ports get no reply,
  * since the client expects a handshake and could not read plaintext.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -16,7 +16,7 @@
  * signal leaves at once.  The writer's queue is drained before exit, so a
  * message that was acknowledged is always on disk.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -86,6 +86,16 @@ check_config(const struct config *cfg, bool as_root)
 		fprintf(stderr, "postroomd: %s\n", err);
 		free(err);
 		rc = 1;
+	}
+	if (as_root && cfg->run_user != NULL) {
+		uid_t uid;
+		gid_t gid;
+
+		if (privdrop_lookup(cfg->run_user, &uid, &gid, &err) == -1) {
+			fprintf(stderr, "postroomd: [server] user: %s\n", err);
+			free(err);
+			rc = 1;
+		}
 	}
 	if (cfg->tls_cert != NULL) {
 		const char *paths[2] = { cfg->tls_cert, cfg->tls_key };

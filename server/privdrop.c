@@ -4,7 +4,7 @@
  * groups and the gid first, while we may still change them, the uid last;
  * then prove the change cannot be undone.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -5,7 +5,7 @@
  * process; the new configuration keeps the running values for those, and
  * the log says a restart is needed.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -89,11 +89,18 @@ reload_run(void)
 		return;
 	}
 	keep_startup_settings(cfg, srv->cfg);
-	if (setup_check_config(cfg, reload_as_root, &err) == -1 ||
-	    (ctx = setup_tls(cfg, &err)) == NULL) {
-		/* Typically a certificate only root can read: the daemon
-		 * reads it again as the run user. */
+	if (setup_check_config(cfg, reload_as_root, &err) == -1) {
 		log_warnx("reload failed, keeping the running configuration: %s", err);
+		free(err);
+		config_free(&cfg);
+		return;
+	}
+	if ((ctx = setup_tls(cfg, &err)) == NULL) {
+		/* Started as root, we read the files as the run user now; a
+		 * key only root can read loads at startup but not here. */
+		log_warnx("reload failed, keeping the running configuration: %s%s%s%s",
+		    err, reload_as_root ? " (certificates are read as user " : "",
+		    reload_as_root ? cfg->run_user : "", reload_as_root ? " on reload)" : "");
 		free(err);
 		config_free(&cfg);
 		return;

@@ -5,7 +5,7 @@
  * costs an accept and a close, nothing more.  When the daemon is shutting
  * down, the last session to close ends the event loop.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <stdatomic.h>
 #include <string.h>

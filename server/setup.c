@@ -3,7 +3,7 @@
  * Shared startup steps (see setup.h).  Everything here runs before the
  * event loop does any work, or on SIGHUP, so plain blocking calls are fine.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <errno.h>
 #include <fcntl.h>

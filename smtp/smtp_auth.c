@@ -9,7 +9,7 @@
  * before it is freed and are never logged; the auth layer logs failures
  * with the user name only and delays them.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -13,7 +13,7 @@
  *     catch-all; other domains are relayed only for authenticated users
  *     and trusted networks.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -12,7 +12,7 @@
  * A good body is committed through the mailstore's writer thread; input
  * stays paused until the commit callback has given the final answer.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -9,7 +9,7 @@
  * "john.doe"@example.org and john.doe@example.org look up the same user.
  * The message body parser lives in smtp_parse_body.c.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <string.h>
 #include <strings.h>

@@ -8,7 +8,7 @@
  * nothing is buffered between calls.  Output goes through a stack buffer to
  * the caller's callback.  Pure: no I/O, no logging, no globals.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <string.h>
 

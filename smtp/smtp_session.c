@@ -11,7 +11,7 @@
  * bytes still buffered.  Every way out ends in smtp_session_free(), which
  * runs once per connection from the CONN_EV_CLOSED event.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <inttypes.h>
 #include <stdarg.h>

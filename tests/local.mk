@@ -13,7 +13,8 @@ tests_unit_check_conn_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_conn_LDADD = $(CHECK_LIBS) $(OPENSSL_LIBS) $(EV_LIBS)
 
 check_PROGRAMS += tests/unit/check_config
-tests_unit_check_config_SOURCES = tests/unit/check_config.c common/config.c $(UNIT_BASE)
+tests_unit_check_config_SOURCES = tests/unit/check_config.c common/config.c \
+	common/config_addr.c $(UNIT_BASE)
 tests_unit_check_config_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_config_LDADD = $(CHECK_LIBS) $(INIH_LIBS)
 

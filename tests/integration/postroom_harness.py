@@ -24,6 +24,7 @@ its environment, then stops the server by its PID.
 
 import base64
 import os
+import poplib
 import re
 import shutil
 import signal
@@ -35,9 +36,7 @@ import sys
 import tempfile
 import time
 import unittest
-import poplib
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 ROLES = ("smtp", "submission", "submissions", "pop3", "pop3s")
 TLS_ROLES = ("submissions", "pop3s")
 HOSTNAME = "mx.example.test"
@@ -320,8 +319,8 @@ class Server:
         self.ports = {role: free_port() for role in ROLES}
         self.overrides = config or {}
         self.want_accounts = accounts
+        self.accounts_done = False
         self.proc = None
-        self.exit_codes = []
         self.write_config()
 
     # -- configuration
@@ -371,9 +370,9 @@ class Server:
     def start(self):
         self._spawn()
         self.wait_ready()
-        if self.want_accounts and not os.path.exists(os.path.join(self.base, ".accounts")):
+        if self.want_accounts and not self.accounts_done:
             self.setup_accounts()
-            open(os.path.join(self.base, ".accounts"), "w").close()
+            self.accounts_done = True
         return self
 
     def _spawn(self):
@@ -439,14 +438,12 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.kill(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(10)
-        self.exit_codes.append(self.proc.returncode)
         return self.proc.returncode
 
     def kill9(self):
         if self.alive():
             os.kill(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
-            self.exit_codes.append(self.proc.returncode)
 
     def restart(self):
         self.stop()
@@ -462,8 +459,14 @@ class Server:
         return self.wait_log(r"reload", timeout, since=mark)
 
     def cleanup(self):
-        """Stop, keep a copy of the log next to the test logs, remove files."""
-        self.stop()
+        """Stop, keep a copy of the log next to the test logs, remove files.
+        Returns None after a clean exit (status 0), else a description."""
+        was_running = self.alive()
+        status = self.stop()
+        problem = None
+        if was_running and status != 0:
+            problem = ("postroomd exited with status %s on SIGTERM; log tail:\n%s"
+                       % (status, self.log_tail()))
         keep = os.environ.get("top_builddir")
         if keep and os.path.isdir(os.path.join(keep, "tests")):
             d = os.path.join(keep, "tests", "integration", "logs")
@@ -474,6 +477,7 @@ class Server:
                 pass
         if not os.environ.get("POSTROOM_KEEP_TMP"):
             shutil.rmtree(self.base, ignore_errors=True)
+        return problem
 
     # -- log
 
@@ -643,11 +647,11 @@ class ServerTestCase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.server.cleanup()
-
-    def assertServerAlive(self):
-        self.assertTrue(self.server.alive(),
-                        "postroomd died; log tail:\n" + self.server.log_tail())
+        # Every shutdown must be clean: status 0 (sanitizer reports of
+        # leaks or errors at exit show up here as well).
+        problem = cls.server.cleanup()
+        if problem:
+            raise AssertionError(problem)
 
 
 # ------------------------------------------------------------------ shell use
@@ -658,7 +662,7 @@ def _main(argv):
     if len(argv) < 3 or argv[1] != "exec":
         sys.stderr.write("usage: postroom_harness.py exec CMD [ARG...]\n")
         return 2
-    srv = Server(os.path.basename(argv[2]).split(".")[0])
+    srv = Server(os.path.basename(argv[-1]).split(".")[0])
     try:
         srv.start()
         env = dict(os.environ)
@@ -669,9 +673,13 @@ def _main(argv):
             env["PR_PORT_" + role.upper()] = str(port)
         for addr, pw in USERS.items():
             env["PR_PW_" + addr.split("@")[0].upper()] = pw
-        return subprocess.call(argv[2:], env=env)
+        status = subprocess.call(argv[2:], env=env)
     finally:
-        srv.cleanup()
+        problem = srv.cleanup()
+    if problem:
+        print("not ok - clean exit on SIGTERM: " + problem)
+        return 1
+    return status
 
 
 if __name__ == "__main__":

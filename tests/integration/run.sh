@@ -9,6 +9,9 @@
 # Run by "make check" (top_builddir and top_srcdir come from the
 # environment) or by hand from a build dir: tests/integration/run.sh [FILE...]
 # where FILE names a test file (test_smtp.py) to run only some of them.
+# The daemon's log of each test class is copied to tests/integration/logs/
+# in the build dir; POSTROOM_KEEP_TMP=1 keeps the data dirs as well, and
+# POSTROOM_TEST_DEBUG=1 turns on the daemon's debug log.
 
 here=$(cd "$(dirname "$0")" && pwd)
 : "${top_srcdir:=$(cd "$here/../.." && pwd)}"

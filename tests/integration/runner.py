@@ -44,9 +44,13 @@ class CountingResult(unittest.TextTestResult):
         if isinstance(test, unittest.TestCase):
             self.failed += 1
             self._line("ERROR", test)
-        else:
-            # setUpClass/tearDownClass: count the tests that could not run.
+        elif str(test).startswith("setUpClass"):
+            # the tests of the class could not run: each one failed
             self.failed += max(1, getattr(self, "_class_size", 1))
+            self.stream.write("ERROR %s\n" % test)
+        else:
+            # tearDownClass and module fixtures: the tests were counted
+            self.failed += 1
             self.stream.write("ERROR %s\n" % test)
 
     def addSkip(self, test, reason):

@@ -5,7 +5,6 @@ daemon runs.
 """
 
 import os
-import re
 import signal
 import socket
 import stat
@@ -16,8 +15,8 @@ import unittest
 import poplib
 
 from postroom_harness import (
-    USERS, HarnessError, Server, ServerTestCase, insecure_context,
-    make_message, unique)
+    HarnessError, Server, ServerTestCase, insecure_context, make_message,
+    unique)
 
 
 class ConfigCheckTests(unittest.TestCase):
@@ -70,11 +69,18 @@ class ConfigCheckTests(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
 
 
+def stop_clean(test, srv):
+    """Cleanup that fails the test unless the daemon exits with status 0."""
+    problem = srv.cleanup()
+    if problem:
+        test.fail(problem)
+
+
 class FirstStartTests(unittest.TestCase):
 
     def test_first_start(self):
         srv = Server("firststart", accounts=False)
-        self.addCleanup(srv.cleanup)
+        self.addCleanup(stop_clean, self, srv)
         srv.start()
         log = srv.log()
         listening = [l for l in log.splitlines() if "listening" in l]
@@ -128,7 +134,7 @@ class SignalTests(unittest.TestCase):
 
     def setUp(self):
         self.srv = Server("signals", {"limits": {"max_connections_per_ip": "20"}})
-        self.addCleanup(self.srv.cleanup)
+        self.addCleanup(stop_clean, self, self.srv)
         self.srv.start()
 
     def smtp_session(self):

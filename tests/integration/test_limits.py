@@ -14,9 +14,7 @@ import threading
 import time
 import unittest
 
-from postroom_harness import (
-    USERS, HarnessError, RawClient, ServerTestCase, b64, insecure_context,
-    make_message)
+from postroom_harness import USERS, HarnessError, ServerTestCase, b64, unique
 
 ALICE = "alice@example.test"
 CAROL = "carol@example.test"
@@ -288,6 +286,48 @@ class PerIpLimitTests(ServerTestCase):
                 break
             self.assertLess(time.monotonic(), deadline, "slot never released: %r" % line)
             time.sleep(0.1)
+
+
+class TimeoutTests(ServerTestCase):
+    """Idle sessions are closed after the configured timeouts."""
+    LABEL = "limits-timeout"
+    CONFIG = {"limits": {"smtp_timeout": "2", "data_timeout": "2", "pop3_timeout": "2"}}
+
+    def wait_closed(self, c, limit):
+        t = time.monotonic()
+        self.assertTrue(c.is_closed(limit), "still open after %.0fs" % limit)
+        return time.monotonic() - t, c.buf
+
+    def test_idle_smtp_session_times_out(self):
+        c = self.server.raw("smtp")
+        self.addCleanup(c.close)
+        self.assertEqual(c.reply()[0], 220)
+        c.ehlo()
+        elapsed, said = self.wait_closed(c, 10)
+        self.assertGreater(elapsed, 1.0, "closed before the timeout")
+        self.assertTrue(said.startswith(b"421 "), said)
+
+    def test_stalled_data_times_out(self):
+        c = self.server.raw("smtp")
+        self.addCleanup(c.close)
+        self.assertEqual(c.reply()[0], 220)
+        c.ehlo()
+        self.assertEqual(c.cmd("MAIL FROM:<a@outside.test>")[0], 250)
+        self.assertEqual(c.cmd("RCPT TO:<%s>" % ALICE)[0], 250)
+        self.assertEqual(c.cmd("DATA")[0], 354)
+        token = unique("stalled")
+        c.send(b"Subject: " + token.encode() + b"\r\n\r\nhalf a mess")
+        elapsed, said = self.wait_closed(c, 10)
+        self.assertGreater(elapsed, 1.0)
+        self.assertTrue(said.startswith(b"421 "), said)
+        self.assertEqual(self.server.find(ALICE, token), [])
+
+    def test_idle_pop3_session_times_out(self):
+        c = self.server.raw("pop3s")
+        self.addCleanup(c.close)
+        self.assertTrue(c.readline().startswith(b"+OK"))
+        elapsed, _ = self.wait_closed(c, 10)
+        self.assertGreater(elapsed, 1.0)
 
 
 if __name__ == "__main__":

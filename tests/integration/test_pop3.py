@@ -17,7 +17,7 @@ import unittest
 import poplib
 
 from postroom_harness import (
-    RawClient, ServerTestCase, b64, insecure_context, make_message,
+    ServerTestCase, b64, insecure_context, make_message,
     pop3_list_sizes, pop3_retr_exact, pop3_uidls, split_trace, unique)
 
 
@@ -128,6 +128,18 @@ class Pop3Tests(ServerTestCase):
         self.assertTrue(self.pcmd(c, "*").startswith("-ERR"), "cancel")
         self.assertTrue(self.pcmd(c, "STAT").startswith("-ERR"))
 
+    def test_pipelined_command_after_stls_discarded(self):
+        addr, pw, _ = self.new_user(1)
+        c = self.raw_pop("pop3")
+        c.send("STLS\r\nUSER %s\r\n" % addr)
+        self.assertTrue(c.readline().startswith(b"+OK"))
+        c.starttls()
+        # the injected USER was not carried into the TLS session
+        self.assertTrue(self.pcmd(c, "PASS " + pw).startswith("-ERR"))
+        self.assertTrue(self.pcmd(c, "NOOP").startswith("-ERR"))
+        self.assertTrue(self.pcmd(c, "USER " + addr).startswith("+OK"))
+        self.assertTrue(self.pcmd(c, "PASS " + pw).startswith("+OK"))
+
     # ------------------------------------------------------------ transaction
 
     def test_transaction_commands(self):
@@ -173,6 +185,35 @@ class Pop3Tests(ServerTestCase):
         self.assertEqual(sorted(after.values()), sorted([uidls[1], uidls[3]]))
         _, data = pop3_retr_exact(p2, 1)
         split_trace(data, msgs[0])
+
+    def test_pipelined_commands(self):
+        addr, pw, msgs = self.new_user(2)
+        c = self.raw_pop("pop3s")
+        c.send("USER %s\r\nPASS %s\r\nSTAT\r\nRETR 1\r\nLIST\r\nRETR 2\r\nDELE 2\r\n"
+               "QUIT\r\n" % (addr, pw))
+
+        def multi():
+            first = c.readline()
+            self.assertTrue(first.startswith(b"+OK"), first)
+            out = b""
+            while True:
+                line = c.readline()
+                self.assertTrue(line, "EOF inside a multi-line response")
+                if line == b".\r\n":
+                    return out
+                out += line[1:] if line.startswith(b".") else line
+
+        for _ in range(2):
+            self.assertTrue(c.readline().startswith(b"+OK"))
+        self.assertTrue(c.readline().startswith(b"+OK 2 "))
+        split_trace(multi(), msgs[0])
+        self.assertEqual(len(multi().splitlines()), 2)
+        split_trace(multi(), msgs[1])
+        self.assertTrue(c.readline().startswith(b"+OK"))
+        self.assertTrue(c.readline().startswith(b"+OK"))
+        self.assertTrue(c.is_closed(5))
+        p = self.pop(addr, pw)
+        self.assertEqual(p.stat()[0], 1)
 
     def test_bad_arguments(self):
         addr, pw, _ = self.new_user(1)

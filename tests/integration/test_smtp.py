@@ -14,9 +14,8 @@ import ssl
 import unittest
 
 from postroom_harness import (
-    HOSTNAME, USERS, RawClient, ServerTestCase, b64, insecure_context,
-    make_message, pop3_list_sizes, pop3_retr_exact, pop3_uidls, split_trace,
-    unique)
+    HOSTNAME, USERS, ServerTestCase, b64, make_message, pop3_list_sizes,
+    pop3_retr_exact, split_trace, unique)
 
 ALICE = "alice@example.test"
 BOB = "bob@example.test"
@@ -227,6 +226,52 @@ class SmtpTests(SmtpBase):
         msg = make_message(token, "forwarded\n", to="ext@example.test")
         self.assertEqual(self.server.deliver("ext@example.test", msg), 250)
         self.assertIn("someone@outside.test", self.server.cli_ok("queue", "list"))
+
+    def test_address_forms(self):
+        token = unique("forms")
+        c = self.session()
+        # null reverse-path, upper-case recipient, a source route to ignore
+        self.assertEqual(c.cmd("MAIL FROM:<>")[0], 250)
+        self.assertEqual(c.cmd("RCPT TO:<ALICE@EXAMPLE.TEST>")[0], 250)
+        self.assertEqual(c.cmd("RCPT TO:<@relay.outside.test,@b.test:bob@example.test>")[0], 250)
+        self.assertEqual(c.cmd("DATA")[0], 354)
+        msg = make_message(token, "bounce\n", sender="MAILER-DAEMON@outside.test")
+        c.send(msg + b".\r\n")
+        self.assertEqual(c.reply()[0], 250)
+        for user in (ALICE, BOB):
+            got = self.server.find(user, token)
+            self.assertEqual(len(got), 1, user)
+            prefix = split_trace(got[0], msg)
+            self.assertTrue(prefix.startswith(b"Return-Path: <>\r\n"), prefix)
+        for bad in ("RCPT TO:<>", "RCPT TO:alice@example.test", "RCPT TO:<alice@example.test"):
+            with self.subTest(bad=bad):
+                self.assertEqual(c.cmd("MAIL FROM:<a@outside.test>")[0], 250)
+                code, lines = c.cmd(bad)
+                self.assertTrue(500 <= code < 600, (code, lines))
+                self.assertEqual(c.cmd("RSET")[0], 250)
+
+    def test_pipelined_transaction(self):
+        token = unique("pipe")
+        c = self.session()
+        c.send("MAIL FROM:<a@outside.test>\r\nRCPT TO:<%s>\r\nRCPT TO:<nosuch@example.test>\r\n"
+               "RCPT TO:<%s>\r\nDATA\r\n" % (ALICE, BOB))
+        self.assertEqual([c.reply()[0] for _ in range(5)], [250, 250, 550, 250, 354])
+        msg = make_message(token, "pipelined\n")
+        c.send(msg + b".\r\nMAIL FROM:<b@outside.test>\r\nRSET\r\nQUIT\r\n")
+        self.assertEqual([c.reply()[0] for _ in range(4)], [250, 250, 250, 221])
+        self.assertTrue(c.is_closed(5))
+        for user in (ALICE, BOB):
+            self.assertEqual(len(self.server.find(user, token)), 1, user)
+
+    def test_dot_at_start_of_data(self):
+        token = unique("dotstart")
+        c = self.session()
+        code, lines = self.send_raw_message(
+            c, [ALICE], b"..X-First: dot " + token.encode() + b"\r\n\r\n..\r\n.\r\n")
+        self.assertEqual(code, 250, lines)
+        got = self.server.find(ALICE, token)
+        self.assertEqual(len(got), 1)
+        split_trace(got[0], b".X-First: dot " + token.encode() + b"\r\n\r\n.\r\n")
 
     # ------------------------------------------------------------ commands
 

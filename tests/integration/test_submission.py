@@ -8,6 +8,7 @@ Windows Mail's "AUTH PLAIN" with a padded continuation line, curl with
 and mail for the outside is queued (seen through `postroom queue list`).
 """
 
+import base64
 import os
 import shutil
 import subprocess
@@ -17,7 +18,6 @@ import unittest
 from postroom_harness import (
     USERS, ServerTestCase, b64, insecure_context, make_message, split_trace,
     unique)
-import base64
 
 ALICE = "alice@example.test"
 BOB = "bob@example.test"
@@ -99,6 +99,13 @@ class SubmissionTests(ServerTestCase):
         self.assertEqual(len(got), 1)
         prefix = split_trace(got[0], msg)
         self.assertIn(b"ESMTPSA", prefix, "Received should say ESMTPSA: %r" % prefix)
+
+    def test_plain_authzid_must_match(self):
+        c = self.session()
+        code, lines = c.cmd("AUTH PLAIN " + b64("%s\0%s\0%s" % (BOB, ALICE, USERS[ALICE])))
+        self.assertEqual(code, 535, "logged in as alice acting for bob: %r" % lines)
+        code, lines = c.cmd("AUTH PLAIN " + b64("%s\0%s\0%s" % (ALICE, ALICE, USERS[ALICE])))
+        self.assertEqual(code, 235, lines)
 
     def test_auth_twice_is_503(self):
         c = self.session()

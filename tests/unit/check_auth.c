@@ -5,7 +5,7 @@
  * thread against a temporary mailstore, with the event loop run until each
  * callback arrives.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <check.h>
 #include <dirent.h>

@@ -5,7 +5,7 @@
  * keys to force growth and long probe chains, so backward-shift deletion
  * is exercised at every position.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <check.h>
 #include <stdbool.h>

@@ -9,7 +9,7 @@
  * a bare-LF line, "!|" for LINEBUF_TOO_LONG.  Inside text, CR, LF and NUL
  * are shown as \r, \n and \0 so the tables stay readable.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <check.h>
 #include <stdio.h>

@@ -10,7 +10,7 @@
  * Some checks count rows through a second, plain SQLite connection: the
  * point of those tests is what the store wrote.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -19,6 +19,7 @@
 
 #include "mailstore/ms.h"
 #include "mailstore/ms_addr.h"
+#include "mailstore/ms_authcache.h"
 #include "tests/unit/check_mailstore.h"
 
 /* -------------------------------------------------------- address syntax */
@@ -362,6 +363,26 @@ START_TEST(test_password)
 }
 END_TEST
 
+/* The cache of successful checks: it must only answer yes for the exact
+ * password that succeeded against the exact stored hash. */
+START_TEST(test_authcache)
+{
+	ms_authcache_clear();
+	ck_assert(!ms_authcache_check(7, "$y$hashA", "pw"));
+	ms_authcache_add(7, "$y$hashA", "pw");
+	ck_assert(ms_authcache_check(7, "$y$hashA", "pw"));
+	ck_assert(!ms_authcache_check(7, "$y$hashA", "pW"));
+	ck_assert(!ms_authcache_check(7, "$y$hashB", "pw"));	/* changed */
+	ck_assert(!ms_authcache_check(8, "$y$hashA", "pw"));	/* other user */
+	ck_assert(!ms_authcache_check(0, "$y$hashA", "pw"));
+	ms_authcache_add(7 + 1024, "$y$hashC", "x");		/* same slot */
+	ck_assert(!ms_authcache_check(7, "$y$hashA", "pw"));
+	ck_assert(ms_authcache_check(7 + 1024, "$y$hashC", "x"));
+	ms_authcache_clear();
+	ck_assert(!ms_authcache_check(7 + 1024, "$y$hashC", "x"));
+}
+END_TEST
+
 struct mb_seen {
 	char		 names[256];
 	uint32_t	 uidvalidity[8];
@@ -638,6 +659,7 @@ mailstore_suite(void)
 	tcase_add_test(tc, test_users);
 	tcase_add_test(tc, test_aliases);
 	tcase_add_test(tc, test_password);
+	tcase_add_test(tc, test_authcache);
 	tcase_add_test(tc, test_special_use);
 	tcase_add_test(tc, test_resolve);
 	tcase_add_test(tc, test_sync_jobs);

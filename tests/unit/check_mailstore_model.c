@@ -6,7 +6,7 @@
  * injection (a failing step loses exactly its own job, or the whole batch
  * when it hits BEGIN or COMMIT, and never anything else).
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <check.h>
 #include <stdio.h>

@@ -5,7 +5,7 @@
  * connection for counting rows, reproducible message contents, and
  * delivery/expunge shorthands with completion recorders.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <check.h>
 #include <dirent.h>

@@ -7,7 +7,7 @@
  * when the spool is gone, message cleanup on expunge and user deletion,
  * and group commit.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <check.h>
 #include <stdio.h>

@@ -5,7 +5,7 @@
  * input, plus random messages checked against a simple line-by-line
  * reference encoder that sees the whole message at once.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <check.h>
 #include <stdlib.h>

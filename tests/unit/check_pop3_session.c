@@ -11,7 +11,7 @@
  * in_loop().  The loop stops when the script is done and every session it
  * opened has been closed (server_session_closed() below).
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <check.h>
 #include <errno.h>

@@ -6,7 +6,7 @@
  * whole, byte by byte, at every two-way split and in pseudo-random pieces,
  * including the SMTP smuggling variants that must not end a message.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <check.h>
 #include <stdint.h>
