@@ -29,6 +29,18 @@ run_suite() {	# name, configure args...
 	fi
 }
 
+# Count test cases (not programs) over both builds: Check's
+# "Checks: N, Failures: F, Errors: E" lines and the integration runner's
+# "N passed, N failed" line.
+count_cases() {
+	cat "$top"/build-*/tests/unit/*.log "$top"/build-*/tests/integration/*.log 2>/dev/null | awk '
+	    /^[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+/ {
+		gsub(/,/, ""); n = $3; f = $5 + $7; pass += n - f; fail += f }
+	    /^[0-9]+ passed, [0-9]+ failed$/ { pass += $1; fail += $3 }
+	    END { printf "%d passed, %d failed\n", pass, fail }'
+}
+
 run_suite clang CC=clang --enable-werror || status=1
 run_suite asan CC=gcc --enable-werror --enable-sanitizers || status=1
+count_cases
 exit $status
