@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Shared defaults and helpers for the bench scripts (sourced, not run).
 # The sourcing script sets BENCH_DIR (the bench/ directory) first.
 # Every setting can be overridden from the environment.

@@ -6,8 +6,8 @@ Each line is one measured run of one workload against one server (the
 "server" and "workload" keys).  Runs of the same workload and server are
 summarised by their median, and the two servers are put side by side with
 their ratio.  The table goes to stdout; with --markdown it is also written
-as a Markdown page, together with the run's settings (--meta, a JSON
-object written by run.sh).
+as a Markdown page, together with the run's settings (the {"meta": ...}
+line run.sh appends, or a JSON file given with --meta).
 """
 
 import argparse
@@ -34,10 +34,12 @@ def describe(r):
             return title, "stored_msg_per_s", "msg/s to mailbox", True
         return title, "msg_per_s", "msg/s accepted", True
     if mode == "pop3":
-        avg = r["bytes"] // r["messages"] if r["messages"] else 0
-        title = (f"POP3 RETR {r['messages']} x {size_text(avg)}"
-                 f", {'1 command' if r['window'] == 1 else str(r['window']) + ' commands'}"
-                 " in flight")
+        got = r.get("retrieved", r["messages"])
+        avg = r["bytes"] // got if got else 0
+        inflight = ("1 command" if r["window"] == 1
+                    else f"{r['window']} commands")
+        title = (f"POP3 RETR {r['messages']} x {size_text(avg)}, "
+                 f"{inflight} in flight")
         return title, "msg_per_s", "msg/s", True
     if mode == "idle":
         return (f"Idle {r['proto'].upper()} connections ({r['conns']})",
@@ -54,12 +56,13 @@ DETAILS = {
              ("server_cpu_ms_per_msg", "server CPU ms/msg", 2),
              ("client_cpu_s", "client CPU s", 2),
              ("failed", "failed", 0)),
-    "pop3": (("msg_per_s", "msg/s", 0),
+    "pop3": (("retrieved", "RETRs", 0),
+             ("msg_per_s", "msg/s", 0),
              ("mb_per_s", "MB/s", 1),
              ("login_ms", "login ms", 1),
              ("server_cpu_s", "server CPU s", 3),
              ("client_cpu_s", "client CPU s", 3)),
-    "idle": (("kb_per_conn", "KB/conn", 0),
+    "idle": (("kb_per_conn", "KB/conn", 1),
              ("alive", "alive", 0),
              ("pss_before_kb", "PSS before KB", 0),
              ("pss_after_kb", "PSS after KB", 0),
@@ -69,7 +72,10 @@ DETAILS = {
 
 
 def load(path):
+    """(runs, meta): the result lines, and the settings line run.sh adds
+    ({"meta": {...}}) if there is one."""
     rows = []
+    meta = {}
     with open(path) as f:
         for n, line in enumerate(f, 1):
             line = line.strip()
@@ -79,9 +85,11 @@ def load(path):
                 r = json.loads(line)
             except json.JSONDecodeError as e:
                 sys.exit(f"report: {path}:{n}: {e}")
-            if "server" in r and "workload" in r and "mode" in r:
+            if isinstance(r.get("meta"), dict):
+                meta = r["meta"]
+            elif "server" in r and "workload" in r and "mode" in r:
                 rows.append(r)
-    return rows
+    return rows, meta
 
 
 def median(values):
@@ -111,6 +119,17 @@ def summarise(rows):
     return [(w, by[w]) for w in order]
 
 
+def ratio_text(peer, postroom):
+    """Postroom's figure over the peer's; a tiny ratio reads better as a
+    fraction (1/1200) than as 0.00."""
+    if not peer or postroom is None:
+        return "-"
+    r = postroom / peer
+    if r == 0:
+        return "0"
+    return f"{r:.2f}" if r >= 0.1 else f"1/{round(1 / r):,}"
+
+
 def main_table(workloads, servers):
     head = ["Workload", "Metric"] + [name for _, name in servers]
     if len(servers) == 2:
@@ -131,8 +150,7 @@ def main_table(workloads, servers):
                 text += f" (n={len(runs)})"
             cells.append(text if runs else "not run")
         if len(servers) == 2:
-            a, b = meds
-            cells.append(f"{b / a:.2f}" if a and b is not None else "-")
+            cells.append(ratio_text(*meds))
         out.append(cells)
     return out
 
@@ -204,10 +222,11 @@ def markdown(meta, main, detail):
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("results", help="JSON lines from loadgen.py")
-    p.add_argument("--meta", help="JSON object describing the run")
+    p.add_argument("--meta", help="JSON object describing the run (default:"
+                   " the meta line of the results, if any)")
     p.add_argument("--markdown", help="also write a Markdown page here")
     a = p.parse_args(argv)
-    rows = load(a.results)
+    rows, meta = load(a.results)
     if not rows:
         print("report: no results", file=sys.stderr)
         return 1
@@ -218,7 +237,6 @@ def main(argv):
     detail_rows = detail_table(workloads, servers)
     print(text_table(main_rows))
     if a.markdown:
-        meta = {}
         if a.meta:
             with open(a.meta) as f:
                 meta = json.load(f)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # run.sh: the whole benchmark in one command.  Starts the reference stack
 # (Postfix + Dovecot, peer/) and Postroom (postroom/) side by side on
 # loopback with temporary data, measures both with the same client
@@ -13,7 +14,8 @@
 #   PEER=no bench/run.sh                     Postroom only (root not needed)
 #
 # Settings (environment): RUNS, SMTP_DURATION, SMTP_SIZES, SMTP_CLIENTS,
-# SMTP_PER_CONN, POP3_MSGS, POP3_SIZE, POP3_WINDOWS, IDLE_CONNS, IDLE_RUNS,
+# SMTP_PER_CONN, SMTP_PROCS, POP3_MSGS, POP3_SIZE, POP3_WINDOWS, POP3_PASSES,
+# IDLE_CONNS, IDLE_RUNS,
 # PHASES ("smtp pop3 idle"), ports PEER_*_PORT and PR_*_PORT, RESULTS_DIR,
 # KEEP=1 (keep the temporary directory for inspection).
 # shellcheck disable=SC2016 # '"$SMTP_PORT"' etc. are expanded by measure()
@@ -30,9 +32,11 @@ SMTP_DURATION=${SMTP_DURATION:-5}
 SMTP_SIZES=${SMTP_SIZES:-"4096 65536"}
 SMTP_CLIENTS=${SMTP_CLIENTS:-"1 10 50"}
 SMTP_PER_CONN=${SMTP_PER_CONN:-1}
+SMTP_PROCS=${SMTP_PROCS:-2}
 POP3_MSGS=${POP3_MSGS:-1000}
 POP3_SIZE=${POP3_SIZE:-10240}
 POP3_WINDOWS=${POP3_WINDOWS:-"1 16"}
+POP3_PASSES=${POP3_PASSES:-5}
 IDLE_CONNS=${IDLE_CONNS:-1000}
 IDLE_RUNS=${IDLE_RUNS:-1}
 PHASES=${PHASES:-"smtp pop3 idle"}
@@ -47,10 +51,14 @@ LOADGEN="$PYTHON $BENCH_DIR/loadgen.py"
 export PYTHONDONTWRITEBYTECODE=1
 
 is_count() { case $1 in ''|*[!0-9]*) return 1 ;; *) [ "$1" -ge 1 ] ;; esac; }
-for v in RUNS SMTP_DURATION SMTP_PER_CONN POP3_MSGS POP3_SIZE IDLE_CONNS IDLE_RUNS; do
+for v in RUNS SMTP_DURATION SMTP_PER_CONN SMTP_PROCS POP3_MSGS POP3_SIZE POP3_PASSES \
+         IDLE_CONNS IDLE_RUNS; do
   eval "val=\$$v"
   # shellcheck disable=SC2154 # set by the eval above
   is_count "$val" || die "$v must be a positive integer, not '$val'"
+done
+for p in $PHASES; do
+  case $p in smtp|pop3|idle) ;; *) die "unknown phase '$p' (smtp, pop3, idle)" ;; esac
 done
 for v in $SMTP_SIZES $SMTP_CLIENTS $POP3_WINDOWS; do
   is_count "$v" || die "bad number '$v' in SMTP_SIZES/SMTP_CLIENTS/POP3_WINDOWS"
@@ -80,18 +88,21 @@ PR_STARTED=0
 
 # --- servers ---------------------------------------------------------------
 
+# The *_STARTED flags are set before a server starts: a signal that
+# arrives meanwhile runs the cleanup only after the up script returned, and
+# the down scripts do nothing when nothing runs.
 peer_up() {
+  PEER_STARTED=1
   PEER_DIR=$WORK/peer SMTP_PORT=$PEER_SMTP_PORT POP3_PORT=$PEER_POP3_PORT \
     IMAP_PORT=$PEER_IMAP_PORT LMTP_PORT=$PEER_LMTP_PORT "$BENCH_DIR/peer/peer-up"
-  PEER_STARTED=1
 }
 peer_down() {  # $1: keep the data (1) or not (0)
   PEER_DIR=$WORK/peer KEEP_DATA=$1 "$BENCH_DIR/peer/peer-down" && PEER_STARTED=0
 }
 postroom_up() {
+  PR_STARTED=1
   PR_DIR=$WORK/postroom POSTROOM_BUILD=$POSTROOM SMTP_PORT=$PR_SMTP_PORT \
     POP3_PORT=$PR_POP3_PORT "$BENCH_DIR/postroom/postroom-up"
-  PR_STARTED=1
 }
 postroom_down() {
   PR_DIR=$WORK/postroom KEEP_DATA=$1 "$BENCH_DIR/postroom/postroom-down" && PR_STARTED=0
@@ -158,14 +169,17 @@ reset() {
 phase_smtp() {
   run=1
   while [ $run -le "$RUNS" ]; do
+    # Empty mailboxes at the start of each round, not before every run:
+    # Postroom's reset logs in to all users, which costs seconds.  Both
+    # servers then hold the same mail at the same point of the round.
+    for s in $SERVERS; do reset "$s"; done
     for size in $SMTP_SIZES; do
       for clients in $SMTP_CLIENTS; do
         for s in $(order $run); do
-          reset "$s"
           measure "$s" "smtp-$size-c$clients-p$SMTP_PER_CONN" smtp \
             --port '"$SMTP_PORT"' --duration "$SMTP_DURATION" --size "$size" \
             --clients "$clients" --per-conn "$SMTP_PER_CONN" \
-            --count-cmd '"$COUNT_CMD"'
+            --procs "$SMTP_PROCS" --count-cmd '"$COUNT_CMD"'
         done
       done
     done
@@ -188,7 +202,8 @@ phase_pop3() {
     for w in $POP3_WINDOWS; do
       for s in $(order $run); do
         measure "$s" "pop3-$POP3_MSGS-w$w" pop3 --port '"$POP3_PORT"' \
-          --user "$user" --expect "$POP3_MSGS" --window "$w"
+          --user "$user" --expect "$POP3_MSGS" --window "$w" \
+          --passes "$POP3_PASSES"
       done
     done
     run=$((run + 1))
@@ -198,14 +213,15 @@ phase_pop3() {
 phase_idle() {
   run=1
   while [ $run -le "$IDLE_RUNS" ]; do
-    # Fresh servers: Postfix keeps idle smtpd processes for a while after
-    # their clients left, and freed heap need not go back to the kernel,
-    # either of which would hide the cost of new connections.
-    servers_restart
-    for s in $(order $run); do
-      for proto in pop3 smtp; do
-        port='"$POP3_PORT"'
-        [ $proto = smtp ] && port='"$SMTP_PORT"'
+    for proto in pop3 smtp; do
+      # Fresh servers for each measurement: Postfix keeps idle smtpd
+      # processes for a while after their clients left, and a process's
+      # freed heap is reused by the next connections, either of which would
+      # hide the cost of new connections.
+      servers_restart
+      port='"$POP3_PORT"'
+      [ $proto = smtp ] && port='"$SMTP_PORT"'
+      for s in $(order $run); do
         measure "$s" "idle-$proto-$IDLE_CONNS" idle --proto $proto \
           --port "$port" --conns "$IDLE_CONNS" --parallel 50 --timeout 60
       done
@@ -218,29 +234,24 @@ phase_idle() {
 
 t0=$(date +%s)
 servers_up
-for p in $PHASES; do
-  case $p in
-    smtp|pop3|idle) "phase_$p" ;;
-    *) die "unknown phase '$p' (smtp, pop3, idle)" ;;
-  esac
-done
+for p in $PHASES; do "phase_$p"; done
 t1=$(date +%s)
 
 version() { "$@" 2>/dev/null | head -n 1 || true; }
-postroom_version=none
+postroom_version="postroomd not run"
 [ "$POSTROOM" != none ] && postroom_version=$(version "$POSTROOM/postroomd" --version)
 mkdir -p "$RESULTS_DIR"
 BENCH_META_DATE=$(date -u '+%Y-%m-%d %H:%M UTC') \
 BENCH_META_MACHINE="$(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM, $(uname -sr)" \
-BENCH_META_SOFTWARE="postroomd: $postroom_version; Postfix $(postconf -h mail_version 2>/dev/null || echo -); Dovecot $(dovecot --version 2>/dev/null || echo -); $($PYTHON --version 2>&1)" \
-BENCH_META_SETTINGS="RUNS=$RUNS SMTP_DURATION=${SMTP_DURATION}s SMTP_SIZES='$SMTP_SIZES' SMTP_CLIENTS='$SMTP_CLIENTS' SMTP_PER_CONN=$SMTP_PER_CONN POP3_MSGS=$POP3_MSGS POP3_SIZE=$POP3_SIZE POP3_WINDOWS='$POP3_WINDOWS' IDLE_CONNS=$IDLE_CONNS IDLE_RUNS=$IDLE_RUNS PHASES='$PHASES'" \
+BENCH_META_SOFTWARE="$postroom_version; Postfix $(postconf -h mail_version 2>/dev/null || echo -); Dovecot $(dovecot --version 2>/dev/null || echo -); $($PYTHON --version 2>&1)" \
+BENCH_META_SETTINGS="RUNS=$RUNS SMTP_DURATION=${SMTP_DURATION}s SMTP_SIZES='$SMTP_SIZES' SMTP_CLIENTS='$SMTP_CLIENTS' SMTP_PER_CONN=$SMTP_PER_CONN SMTP_PROCS=$SMTP_PROCS POP3_MSGS=$POP3_MSGS POP3_SIZE=$POP3_SIZE POP3_WINDOWS='$POP3_WINDOWS' POP3_PASSES=$POP3_PASSES IDLE_CONNS=$IDLE_CONNS IDLE_RUNS=$IDLE_RUNS PHASES='$PHASES'" \
 BENCH_META_DURATION="$((t1 - t0)) s" \
   "$PYTHON" -c 'import json, os
 keys = ("date", "machine", "software", "settings", "duration")
-print(json.dumps({k: os.environ["BENCH_META_" + k.upper()] for k in keys}))' > "$WORK/meta.json"
+print(json.dumps({"meta": {k: os.environ["BENCH_META_" + k.upper()]
+                           for k in keys}}))' >> "$RESULTS"
 cp "$RESULTS" "$RESULTS_DIR/latest.jsonl"
 echo
-"$PYTHON" "$BENCH_DIR/report.py" "$RESULTS" --meta "$WORK/meta.json" \
-  --markdown "$RESULTS_DIR/latest.md"
+"$PYTHON" "$BENCH_DIR/report.py" "$RESULTS" --markdown "$RESULTS_DIR/latest.md"
 echo
 echo "written: $RESULTS_DIR/latest.md ($((t1 - t0)) s)"
