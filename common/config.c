@@ -210,6 +210,8 @@ config_new_default(bool as_root)
 		{ ROLE_SUBMISSIONS, 465, 2465 },
 		{ ROLE_POP3, 110, 2110 },
 		{ ROLE_POP3S, 995, 2995 },
+		{ ROLE_IMAP, 143, 2143 },
+		{ ROLE_IMAPS, 993, 2993 },
 	};
 	struct config *cfg = xcalloc(1, sizeof(*cfg));
 

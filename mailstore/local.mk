@@ -11,12 +11,19 @@ libmailstore_a_SOURCES = \
 	mailstore/ms_delivery.c mailstore/ms_delivery.h \
 	mailstore/ms_delivery_job.c \
 	mailstore/ms_expunge.c \
-	mailstore/ms_writer.c
+	mailstore/ms_writer.c \
+	mailstore/ms_imap.h \
+	mailstore/ms_names.c \
+	mailstore/ms_folder.c \
+	mailstore/ms_flags.c \
+	mailstore/ms_copy.c \
+	mailstore/ms_sync.c
 nodist_libmailstore_a_SOURCES = schema/schema_sql.c
 BUILT_SOURCES += schema/schema_sql.c
 CLEANFILES += schema/schema_sql.c
 # List every migration here, in order.
-SCHEMA_FILES = $(srcdir)/schema/001_initial.sql
+SCHEMA_FILES = $(srcdir)/schema/001_initial.sql \
+	$(srcdir)/schema/002_imap.sql
 EXTRA_DIST += schema/gen_schema.sh $(SCHEMA_FILES)
 # The numbered SQL files are embedded in the binary so the daemon and the
 # CLI can migrate a data dir without any file installed next to them.

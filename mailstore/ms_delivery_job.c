@@ -8,8 +8,9 @@
  *      written through the incremental blob API in 64 KB pieces, from the
  *      spill file and then the memory buffer, so a big message never has
  *      to sit whole in memory;
- *   3. per mailbox, the next UID and a new modseq, taken from the mailbox
- *      row in the same statement that bumps them;
+ *   3. per mailbox, the next UID and a new modseq (++highestmodseq), taken
+ *      from the mailbox row in the same statement that bumps them, and
+ *      the keywords in their canonical form;
  *   4. per remote address, an outbound_queue row.
  * Any failure returns an error and the writer rolls the savepoint back, so
  * a message is stored for every target or for none.
@@ -25,6 +26,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "mailstore/ms_delivery.h"
+#include "mailstore/ms_imap.h"
 
 #define CHUNK	(64 * 1024)
 
@@ -202,10 +204,15 @@ link_message(struct ms_store *conn, const struct placement *p,
 	    " keywords, internaldate, modseq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 	sqlite3_stmt *st;
 	sqlite3_int64 uid, modseq;
+	char *keywords;
 	int rc;
 
+	/* Keywords are stored in their one canonical form (ms_names.c). */
+	if (ms_keywords_apply(NULL, MS_FLAGS_REPLACE, p->keywords,
+	    &keywords) != MS_OK)
+		return MS_INVALID;
 	if ((st = ms_stmt(conn, sql_bump)) == NULL)
-		return MS_ERROR;
+		goto fail;
 	sqlite3_bind_int64(st, 1, p->mailbox_id);
 	rc = ms_step(conn, st);
 	if (rc == SQLITE_ROW) {
@@ -214,32 +221,38 @@ link_message(struct ms_store *conn, const struct placement *p,
 		*uidvalidity_r = (uint32_t)sqlite3_column_int64(st, 2);
 	}
 	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
+	if (rc == SQLITE_DONE) {
+		free(keywords);
 		return MS_NOT_FOUND;
+	}
 	if (rc != SQLITE_ROW)
-		return MS_ERROR;
+		goto fail;
 	if (uid < 1 || uid > UINT32_MAX) {
 		log_warnx("mailstore: mailbox %lld: UIDs exhausted",
 		    (long long)p->mailbox_id);
-		return MS_ERROR;
+		goto fail;
 	}
 	*uid_r = (uint32_t)uid;
 
 	if ((st = ms_stmt(conn, sql_link)) == NULL)
-		return MS_ERROR;
+		goto fail;
 	sqlite3_bind_int64(st, 1, p->mailbox_id);
 	sqlite3_bind_int64(st, 2, uid);
 	sqlite3_bind_int64(st, 3, message_id);
 	sqlite3_bind_int(st, 4, (int)p->flags);
-	if (p->keywords != NULL)
-		sqlite3_bind_text(st, 5, p->keywords, -1, SQLITE_STATIC);
+	if (keywords != NULL)
+		sqlite3_bind_text(st, 5, keywords, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 5);
 	sqlite3_bind_int64(st, 6, p->internaldate);
 	sqlite3_bind_int64(st, 7, modseq);
 	rc = ms_step(conn, st);
 	sqlite3_reset(st);
+	free(keywords);
 	return rc == SQLITE_DONE ? MS_OK : MS_ERROR;
+fail:
+	free(keywords);
+	return MS_ERROR;
 }
 
 static int

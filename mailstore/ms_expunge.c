@@ -5,6 +5,11 @@
  * fires the schema's trigger that deletes the message, and by cascade its
  * bytes, once nothing refers to it any more, so this file does not care
  * whether the message lives on in another mailbox or in the queue.
+ *
+ * An expunge is a change the mailbox's modseq records (RFC 7162), and each
+ * removed uid leaves a tombstone in expunged with that modseq, so sessions
+ * can learn what vanished since the modseq they last saw.  Deleting a
+ * mailbox or a user takes its tombstones along (ON DELETE CASCADE).
  */
 #include "autoconfig.h"
 
@@ -23,47 +28,80 @@ struct ms_expunge {
 	void		*cb_arg;
 };
 
-static int
-expunge_run(struct ms_store *conn, struct ms_job *job)
+/*
+ * The mailbox's modseq is bumped first, even when nothing goes: the
+ * UPDATE tells whether the mailbox exists, the tombstones need the new
+ * value, and a spare modseq number costs nothing.
+ */
+int
+ms_expunge_rows(struct ms_store *conn, ms_id mailbox_id,
+    const uint32_t *uids, size_t n, size_t *removed_r)
 {
-	static const char sql_del[] =
-	    "DELETE FROM mailbox_messages WHERE mailbox_id = ?1 AND uid = ?2";
-	/* RFC 7162: an expunge is a change the mailbox's modseq records. */
 	static const char sql_bump[] =
 	    "UPDATE mailboxes SET highestmodseq = highestmodseq + 1"
-	    " WHERE id = ?1";
-	struct ms_expunge *e = (struct ms_expunge *)job;
+	    " WHERE id = ?1 RETURNING highestmodseq";
+	static const char sql_del[] =
+	    "DELETE FROM mailbox_messages WHERE mailbox_id = ?1 AND uid = ?2";
+	/* REPLACE: UIDs are never reused, but a tombstone must never be
+	 * the reason an expunge fails. */
+	static const char sql_tomb[] =
+	    "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq)"
+	    " VALUES (?1, ?2, ?3)";
 	sqlite3_stmt *st;
-	size_t i, removed = 0;
+	sqlite3_int64 modseq = 0;
+	size_t i;
 	int rc, changes;
 
-	for (i = 0; i < e->n; i++) {
+	*removed_r = 0;
+	if ((st = ms_stmt(conn, sql_bump)) == NULL)
+		return MS_ERROR;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	rc = ms_step(conn, st);
+	if (rc == SQLITE_ROW)
+		modseq = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return MS_NOT_FOUND;
+	if (rc != SQLITE_ROW)
+		return MS_ERROR;
+
+	for (i = 0; i < n; i++) {
 		if ((st = ms_stmt(conn, sql_del)) == NULL)
 			return MS_ERROR;
-		sqlite3_bind_int64(st, 1, e->mailbox_id);
-		sqlite3_bind_int64(st, 2, e->uids[i]);
+		sqlite3_bind_int64(st, 1, mailbox_id);
+		sqlite3_bind_int64(st, 2, uids[i]);
 		rc = ms_step(conn, st);
 		changes = sqlite3_changes(conn->db);
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE)
 			return MS_ERROR;
-		removed += (size_t)changes;
+		if (changes == 0)
+			continue;
+		(*removed_r)++;
+		if ((st = ms_stmt(conn, sql_tomb)) == NULL)
+			return MS_ERROR;
+		sqlite3_bind_int64(st, 1, mailbox_id);
+		sqlite3_bind_int64(st, 2, uids[i]);
+		sqlite3_bind_int64(st, 3, modseq);
+		rc = ms_step(conn, st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return MS_ERROR;
 	}
-	if ((st = ms_stmt(conn, sql_bump)) == NULL)
-		return MS_ERROR;
-	/* Bumped even when nothing went, which also tells whether the
-	 * mailbox exists; a spare modseq number costs nothing. */
-	sqlite3_bind_int64(st, 1, e->mailbox_id);
-	rc = ms_step(conn, st);
-	changes = sqlite3_changes(conn->db);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return MS_ERROR;
-	if (changes == 0)
-		return MS_NOT_FOUND;
-	if (removed > 0)
-		ms_job_touch(job, e->mailbox_id);
 	return MS_OK;
+}
+
+static int
+expunge_run(struct ms_store *conn, struct ms_job *job)
+{
+	struct ms_expunge *e = (struct ms_expunge *)job;
+	size_t removed;
+	int status;
+
+	status = ms_expunge_rows(conn, e->mailbox_id, e->uids, e->n, &removed);
+	if (status == MS_OK && removed > 0)
+		ms_job_touch(job, e->mailbox_id);
+	return status;
 }
 
 static void

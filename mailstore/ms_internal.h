@@ -121,6 +121,39 @@ void ms_job_touch(struct ms_job *job, ms_id mailbox_id);
 /* Forget what run did (the job is being rolled back). */
 void ms_job_untouch(struct ms_job *job);
 
+/* ms_expunge.c */
+/*
+ * Remove uids from a mailbox inside the caller's transaction (expunges,
+ * moves): the mailbox gets one new modseq and every removed uid a
+ * tombstone with it.  *removed_r counts the uids that were there.
+ * MS_NOT_FOUND when the mailbox does not exist.
+ */
+int ms_expunge_rows(struct ms_store *conn, ms_id mailbox_id,
+    const uint32_t *uids, size_t n, size_t *removed_r);
+
+/* ms_copy.c */
+/* The uids of v sorted ascending without duplicates (malloc'ed, NULL when
+ * n is 0); returns their count. */
+size_t ms_uids_sorted(const uint32_t *v, size_t n, uint32_t **out_r);
+
+/* Which source uid became which destination uid. */
+struct ms_copy_map {
+	uint32_t	*src;		/* ascending; malloc'ed */
+	uint32_t	*dst;		/* consecutive, same order */
+	size_t		 n;
+	uint32_t	 uidvalidity;	/* of the destination */
+};
+/*
+ * Copy the rows of uids (ascending; missing ones are skipped) from src to
+ * dst inside the caller's transaction, keeping flags, keywords and the
+ * internal date; with move, remove them from src with tombstones.  The
+ * message bytes are shared, not duplicated.  MS_NOT_FOUND when either
+ * mailbox does not exist.  Free map with ms_copy_map_clear().
+ */
+int ms_copy_rows(struct ms_store *conn, ms_id src, const uint32_t *uids,
+    size_t n, ms_id dst, bool move, struct ms_copy_map *map);
+void ms_copy_map_clear(struct ms_copy_map *map);
+
 /* ms_writer.c */
 /*
  * Hand a job over: to the writer thread if it runs, else run it at once on

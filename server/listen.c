@@ -24,6 +24,7 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "imap-lite/imap.h"
 #include "pop3/pop3.h"
 #include "server/listen.h"
 #include "server/sessions.h"
@@ -242,6 +243,10 @@ dispatch(struct listener *l, int fd, const struct sockaddr_storage *ss)
 	case ROLE_POP3:
 	case ROLE_POP3S:
 		pop3_accept(srv, fd, l->role);
+		break;
+	case ROLE_IMAP:
+	case ROLE_IMAPS:
+		imap_accept(srv, fd, l->role);
 		break;
 	default:
 		/* The startup checks refuse listeners without a module. */

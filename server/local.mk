@@ -7,4 +7,4 @@ postroomd_SOURCES = \
 	server/sessions.c server/sessions.h \
 	server/iptable.c server/iptable.h \
 	server/privdrop.c server/privdrop.h
-postroomd_LDADD = libsmtp.a libpop3.a libmailstore.a libcommon.a $(POSTROOM_LIBS)
+postroomd_LDADD = libsmtp.a libpop3.a libimap.a libimapparse.a libmailstore.a libcommon.a $(POSTROOM_LIBS)

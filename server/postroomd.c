@@ -35,6 +35,7 @@
 #include "common/server.h"
 #include "common/tls.h"
 #include "common/xmalloc.h"
+#include "imap-lite/imap.h"
 #include "mailstore/ms.h"
 #include "pop3/pop3.h"
 #include "server/listen.h"
@@ -148,6 +149,7 @@ stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	listen_close(listeners);
 	smtp_shutdown(&srv);
 	pop3_shutdown(&srv);
+	imap_shutdown(&srv);
 	/* From now on server_session_closed() ends the loop at zero. */
 	if (srv.sessions == 0) {
 		ev_break(loop, EVBREAK_ALL);
@@ -227,6 +229,7 @@ start(struct config *cfg, bool as_root, bool force_debug)
 
 	srv.loop = loop;
 	srv.cfg = cfg;
+	imap_init(&srv);
 	sessions_init();
 	reload_init(&srv, listeners, as_root, force_debug);
 

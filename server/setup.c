@@ -30,15 +30,6 @@ setup_check_config(const struct config *cfg, bool as_root, char **err_r)
 		*err_r = xstrdup("[listen]: every listener is disabled");
 		return -1;
 	}
-	for (size_t i = 0; i < cfg->n_listeners; i++) {
-		enum listener_role r = cfg->listeners[i].role;
-
-		if (r == ROLE_IMAP || r == ROLE_IMAPS) {
-			*err_r = xasprintf("[listen] %s: IMAP is not available in "
-			    "this version; leave it empty", config_role_name(r));
-			return -1;
-		}
-	}
 	if (as_root && cfg->run_user == NULL) {
 		*err_r = xstrdup("[server] user is empty: refusing to keep running "
 		    "as root after binding the ports");

@@ -30,6 +30,12 @@ tests_unit_check_mailstore_SOURCES = tests/unit/check_mailstore.c \
 tests_unit_check_mailstore_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_mailstore_LDADD = libmailstore.a libcommon.a $(CHECK_LIBS) $(POSTROOM_LIBS)
 
+check_PROGRAMS += tests/unit/check_mailstore_imap
+tests_unit_check_mailstore_imap_SOURCES = tests/unit/check_mailstore_imap.c \
+	tests/unit/check_mailstore_util.c tests/unit/check_mailstore.h
+tests_unit_check_mailstore_imap_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_mailstore_imap_LDADD = libmailstore.a libcommon.a $(CHECK_LIBS) $(POSTROOM_LIBS)
+
 check_PROGRAMS += tests/unit/check_smtp_parse
 tests_unit_check_smtp_parse_SOURCES = tests/unit/check_smtp_parse.c smtp/smtp_parse.c \
 	smtp/smtp_parse_body.c
@@ -50,6 +56,33 @@ check_PROGRAMS += tests/unit/check_auth
 tests_unit_check_auth_SOURCES = tests/unit/check_auth.c
 tests_unit_check_auth_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_auth_LDADD = libcommon.a libmailstore.a libcommon.a $(CHECK_LIBS) $(POSTROOM_LIBS)
+
+check_PROGRAMS += tests/unit/check_imap_parser
+tests_unit_check_imap_parser_SOURCES = tests/unit/check_imap_parser.c $(UNIT_BASE)
+tests_unit_check_imap_parser_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_imap_parser_LDADD = libimapparse.a $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/check_imap_mime
+tests_unit_check_imap_mime_SOURCES = tests/unit/check_imap_mime.c $(UNIT_BASE)
+tests_unit_check_imap_mime_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_imap_mime_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DMIME_CORPUS_DIR='"$(abs_top_srcdir)/tests/unit/mime-corpus"'
+tests_unit_check_imap_mime_LDADD = libimapparse.a $(CHECK_LIBS)
+EXTRA_DIST += tests/unit/mime-corpus
+
+check_PROGRAMS += tests/unit/check_imap_response
+tests_unit_check_imap_response_SOURCES = tests/unit/check_imap_response.c \
+	imap-lite/imap_response.c $(UNIT_BASE)
+tests_unit_check_imap_response_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_imap_response_LDADD = $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/check_imap_session
+tests_unit_check_imap_session_SOURCES = tests/unit/check_imap_session.c \
+	tests/unit/check_imap_session_msg.c tests/unit/check_imap_session_mbox.c \
+	tests/unit/check_imap_session.h
+tests_unit_check_imap_session_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_imap_session_LDADD = libimap.a libimapparse.a libmailstore.a libcommon.a \
+	$(CHECK_LIBS) $(POSTROOM_LIBS)
 
 TESTS += $(check_PROGRAMS)
 

@@ -3,7 +3,8 @@
 
 Each Server owns a temporary directory holding its configuration file, its
 data dir and its log.  It listens on free loopback ports for every role
-(smtp, submission, submissions, pop3, pop3s), gets the test domains, users
+(smtp, submission, submissions, pop3, pop3s, and imap, imaps once the
+daemon accepts them: see imap_supported()), gets the test domains, users
 and aliases through the admin CLI, and is stopped by its PID: SIGTERM first,
 SIGKILL only after a timeout.  Nothing here trusts the daemon: every wait is
 bounded and every helper returns what the server really sent, so the tests
@@ -20,6 +21,8 @@ Run as a script it serves the shell tests:
   postroom_harness.py exec CMD [ARG...]
 starts a server, runs CMD with PR_PORT_SMTP, PR_DATA, PR_PW_ALICE ... in
 its environment, then stops the server by its PID.
+  postroom_harness.py imap-supported
+exits 0 when the daemon accepts IMAP listeners, 1 when it does not.
 """
 
 import base64
@@ -38,7 +41,8 @@ import time
 import unittest
 
 ROLES = ("smtp", "submission", "submissions", "pop3", "pop3s")
-TLS_ROLES = ("submissions", "pop3s")
+IMAP_ROLES = ("imap", "imaps")
+TLS_ROLES = ("submissions", "pop3s", "imaps")
 HOSTNAME = "mx.example.test"
 USERS = {
     "alice@example.test": "Alice-pw-7d3f",
@@ -77,6 +81,40 @@ def free_port():
         return s.getsockname()[1]
     finally:
         s.close()
+
+
+_imap_support = []
+
+
+def imap_supported():
+    """Does postroomd accept imap/imaps listeners?  Asked once with
+    --check-config on a config that has them, so the IMAP tests can run
+    as soon as the daemon serves IMAP and skip before.
+    POSTROOM_TEST_IMAP=yes/no overrides the check."""
+    forced = os.environ.get("POSTROOM_TEST_IMAP", "").lower()
+    if forced in ("yes", "1", "no", "0"):
+        return forced in ("yes", "1")
+    if not _imap_support:
+        daemon, _ = find_binaries()
+        base = tempfile.mkdtemp(prefix="postroom-it-imapcheck-")
+        try:
+            conf = os.path.join(base, "postroom.conf")
+            lines = ["[server]", "hostname = " + HOSTNAME,
+                     "data_dir = " + os.path.join(base, "data")]
+            if os.geteuid() == 0:
+                lines.append("user = " + os.environ.get("POSTROOM_TEST_USER", "nobody"))
+            lines.append("[listen]")
+            lines.extend("%s = 127.0.0.1:%d" % (r, free_port())
+                         for r in ROLES + IMAP_ROLES)
+            with open(conf, "w") as f:
+                f.write("\n".join(lines) + "\n")
+            r = subprocess.run([daemon, "--check-config", "-c", conf],
+                               stdin=subprocess.DEVNULL, capture_output=True,
+                               timeout=30, cwd=base)
+            _imap_support.append(r.returncode == 0)
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+    return _imap_support[0]
 
 
 def insecure_context():
@@ -304,9 +342,11 @@ def pop3_uidls(pop):
 
 class Server:
     """One postroomd under test.  config: {section: {key: value}} merged over
-    the defaults below; a value of None removes a default key."""
+    the defaults below; a value of None removes a default key.  imap: listen
+    on imap/imaps too (None: when the daemon supports it); when off, both
+    roles are turned off explicitly."""
 
-    def __init__(self, label, config=None, accounts=True):
+    def __init__(self, label, config=None, accounts=True, imap=None):
         self.daemon_bin, self.cli_bin = find_binaries()
         self.label = label
         self.base = tempfile.mkdtemp(prefix="postroom-it-%s-" % label)
@@ -316,7 +356,9 @@ class Server:
         self.data_dir = os.path.join(self.base, "data")
         self.conf_path = os.path.join(self.base, "postroom.conf")
         self.log_path = os.path.join(self.base, "postroomd.log")
-        self.ports = {role: free_port() for role in ROLES}
+        self.imap = imap_supported() if imap is None else imap
+        roles = ROLES + IMAP_ROLES if self.imap else ROLES
+        self.ports = {role: free_port() for role in roles}
         self.overrides = config or {}
         self.want_accounts = accounts
         self.accounts_done = False
@@ -331,6 +373,9 @@ class Server:
             "listen": {r: "127.0.0.1:%d" % p for r, p in self.ports.items()},
             "limits": {"max_recipients": "5", "max_message_size": "8m"},
         }
+        if not self.imap:
+            # an empty list turns a role off, whatever the defaults are
+            sec["listen"].update({r: "" for r in IMAP_ROLES})
         if os.geteuid() == 0:
             sec["server"]["user"] = os.environ.get("POSTROOM_TEST_USER", "nobody")
         if os.environ.get("POSTROOM_TEST_DEBUG"):
@@ -397,7 +442,7 @@ class Server:
     def wait_ready(self, timeout=START_TIMEOUT):
         """Until the SMTP port greets and every other port accepts."""
         deadline = time.monotonic() + timeout
-        pending = list(ROLES)
+        pending = list(self.ports)
         while pending:
             if not self.alive():
                 raise HarnessError("postroomd exited with %s during start; log:\n%s"
@@ -658,9 +703,13 @@ class ServerTestCase(unittest.TestCase):
 
 def _main(argv):
     """exec CMD...: start a server, run CMD with PR_* variables describing
-    it in the environment, stop the server, exit with CMD's status."""
+    it in the environment, stop the server, exit with CMD's status.
+    imap-supported: exit 0 if the daemon serves IMAP, else 1."""
+    if len(argv) == 2 and argv[1] == "imap-supported":
+        return 0 if imap_supported() else 1
     if len(argv) < 3 or argv[1] != "exec":
-        sys.stderr.write("usage: postroom_harness.py exec CMD [ARG...]\n")
+        sys.stderr.write("usage: postroom_harness.py exec CMD [ARG...]\n"
+                         "       postroom_harness.py imap-supported\n")
         return 2
     srv = Server(os.path.basename(argv[-1]).split(".")[0])
     try:

@@ -71,22 +71,23 @@ START_TEST(test_defaults_user)
 	static const struct { enum listener_role role; int port; } want[] = {
 		{ ROLE_SMTP, 2525 }, { ROLE_SUBMISSION, 2587 },
 		{ ROLE_SUBMISSIONS, 2465 }, { ROLE_POP3, 2110 }, { ROLE_POP3S, 2995 },
+		{ ROLE_IMAP, 2143 }, { ROLE_IMAPS, 2993 },
 	};
 
 	ck_assert_str_eq(cfg->data_dir, "./data");
 	ck_assert_ptr_null(cfg->run_user);
 	ck_assert_ptr_nonnull(cfg->hostname);
 	ck_assert_int_gt(strlen(cfg->hostname), 0);
-	ck_assert_uint_eq(cfg->n_listeners, 5);
-	for (size_t i = 0; i < 5; i++) {
+	ck_assert_uint_eq(cfg->n_listeners, 7);
+	for (size_t i = 0; i < 7; i++) {
 		const struct listen_addr *a = find_role(cfg, want[i].role, 0);
 
 		ck_assert_ptr_nonnull(a);
 		ck_assert_str_eq(a->host, "127.0.0.1");
 		ck_assert_int_eq(a->port, want[i].port);
 	}
-	ck_assert_uint_eq(count_role(cfg, ROLE_IMAP), 0);
-	ck_assert_uint_eq(count_role(cfg, ROLE_IMAPS), 0);
+	ck_assert_uint_eq(count_role(cfg, ROLE_IMAP), 1);
+	ck_assert_uint_eq(count_role(cfg, ROLE_IMAPS), 1);
 	ck_assert_uint_eq(cfg->max_message_size, 50 * 1024 * 1024);
 	ck_assert_uint_eq(cfg->max_recipients, 100);
 	ck_assert_uint_eq(cfg->max_connections, 4096);
@@ -114,12 +115,13 @@ START_TEST(test_defaults_root)
 	static const struct { enum listener_role role; int port; } want[] = {
 		{ ROLE_SMTP, 25 }, { ROLE_SUBMISSION, 587 },
 		{ ROLE_SUBMISSIONS, 465 }, { ROLE_POP3, 110 }, { ROLE_POP3S, 995 },
+		{ ROLE_IMAP, 143 }, { ROLE_IMAPS, 993 },
 	};
 
 	ck_assert_str_eq(cfg->data_dir, "/var/lib/postroom");
 	ck_assert_str_eq(cfg->run_user, "postroom");
-	ck_assert_uint_eq(cfg->n_listeners, 5);
-	for (size_t i = 0; i < 5; i++) {
+	ck_assert_uint_eq(cfg->n_listeners, 7);
+	for (size_t i = 0; i < 7; i++) {
 		const struct listen_addr *a = find_role(cfg, want[i].role, 0);
 
 		ck_assert_ptr_nonnull(a);
@@ -299,7 +301,7 @@ START_TEST(test_fields)
 	ck_assert_int_eq(cfg->bare_lf, BARE_LF_NORMALIZE);
 	ck_assert(cfg->allow_plaintext_auth);
 	/* Untouched: the root defaults. */
-	ck_assert_uint_eq(cfg->n_listeners, 5);
+	ck_assert_uint_eq(cfg->n_listeners, 7);
 	ck_assert_int_eq(find_role(cfg, ROLE_SMTP, 0)->port, 25);
 	config_free(&cfg);
 }

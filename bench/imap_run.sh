@@ -1,0 +1,286 @@
+#!/bin/sh
+# SPDX-License-Identifier: ISC
+# imap_run.sh: the IMAP benchmark in one command.  Starts the peer (Dovecot,
+# through peer/peer-up) and a private postroomd with IMAP listeners side by
+# side on loopback with temporary data, measures both with the same client
+# (imap_load.py), alternating the servers from run to run, and writes the
+# medians with their ratio to results/imap-latest.md and .jsonl.  Both
+# servers are stopped by PID and the temporary data removed on exit.
+#
+#   sudo bench/imap_run.sh                    peer + Postroom built in the repo
+#   sudo POSTROOM=/path/to/build bench/imap_run.sh
+#   sudo POSTROOM=none bench/imap_run.sh      peer only
+#   PEER=no bench/imap_run.sh                 Postroom only
+#
+# Workloads (PHASES, default "mix big idle"):
+#   mix   commands per second with MIX_CLIENTS sessions (each its own user,
+#         whose INBOX holds PREP_MSGS messages), MIX_DURATION seconds, RUNS
+#         runs per server
+#   big   SELECT and FETCH 1:* (UID FLAGS) on an INBOX of BIG_MSGS messages
+#         (delivered over SMTP to Postroom, over LMTP to Dovecot), BIG_REPEAT
+#         sessions
+#   idle  server memory per session with IDLE_CONNS sessions in IDLE
+# Other settings: MIX_PROCS, BIG_SIZE, IDLE_PARALLEL, ports PEER_*_PORT and
+# PR_*_PORT, RESULTS_DIR, KEEP=1.
+set -eu
+BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+REPO_DIR=$(dirname "$BENCH_DIR")
+# shellcheck source=bench/common.sh
+. "$BENCH_DIR/common.sh"
+
+PEER=${PEER:-yes}
+POSTROOM=${POSTROOM:-$REPO_DIR}
+RUNS=${RUNS:-3}
+PHASES=${PHASES:-"mix big idle"}
+MIX_CLIENTS=${MIX_CLIENTS:-"1 10 50"}
+MIX_DURATION=${MIX_DURATION:-10}
+MIX_PROCS=${MIX_PROCS:-2}
+PREP_MSGS=${PREP_MSGS:-200}
+BIG_MSGS=${BIG_MSGS:-100000}
+BIG_SIZE=${BIG_SIZE:-2048}
+BIG_REPEAT=${BIG_REPEAT:-4}
+IDLE_CONNS=${IDLE_CONNS:-10000}
+IDLE_PARALLEL=${IDLE_PARALLEL:-50}
+RESULTS_DIR=${RESULTS_DIR:-$BENCH_DIR/results}
+# ports of their own, so that bench/run.sh may run at another time
+# without a clash over leftovers
+PEER_SMTP_PORT=${PEER_SMTP_PORT:-14025}
+PEER_POP3_PORT=${PEER_POP3_PORT:-14110}
+PEER_IMAP_PORT=${PEER_IMAP_PORT:-14143}
+PEER_LMTP_PORT=${PEER_LMTP_PORT:-14024}
+PR_SMTP_PORT=${PR_SMTP_PORT:-15025}
+PR_IMAP_PORT=${PR_IMAP_PORT:-15143}
+LOAD="$PYTHON $BENCH_DIR/imap_load.py"
+export PYTHONDONTWRITEBYTECODE=1
+
+is_count() { case $1 in ''|*[!0-9]*) return 1 ;; *) [ "$1" -ge 1 ] ;; esac; }
+for v in RUNS MIX_DURATION MIX_PROCS PREP_MSGS BIG_MSGS BIG_SIZE BIG_REPEAT IDLE_CONNS \
+         IDLE_PARALLEL; do
+  eval "val=\$$v"
+  # shellcheck disable=SC2154 # set by the eval above
+  is_count "$val" || die "$v must be a positive integer, not '$val'"
+done
+for v in $MIX_CLIENTS; do is_count "$v" || die "bad number '$v' in MIX_CLIENTS"; done
+[ "$BIG_REPEAT" -ge 2 ] || die "BIG_REPEAT must be at least 2 (the first session is reported apart)"
+
+SERVERS=
+[ "$PEER" = yes ] && SERVERS=peer
+if [ "$POSTROOM" != none ]; then
+  POSTROOM=$(cd "$POSTROOM" 2>/dev/null && pwd) || die "no directory $POSTROOM"
+  if [ ! -x "$POSTROOM/postroomd" ] || [ ! -x "$POSTROOM/postroom" ]; then
+    die "no postroomd/postroom in $POSTROOM (build first, or POSTROOM=none)"
+  fi
+  SERVERS="$SERVERS postroom"
+fi
+[ -n "$SERVERS" ] || die "nothing to measure (PEER=no and POSTROOM=none)"
+if [ "$PEER" = yes ] && [ "$(id -u)" != 0 ]; then
+  die "the peer needs root (or PEER=no)"
+fi
+# the users the mix needs, plus the one holding the big mailbox
+max_clients=1
+for c in $MIX_CLIENTS; do [ "$c" -gt "$max_clients" ] && max_clients=$c; done
+[ "$max_clients" -lt "$NUSERS" ] || die "MIX_CLIENTS needs fewer than NUSERS=$NUSERS users"
+# shellcheck disable=SC2059 # USER_FMT is a printf template on purpose
+BIG_USER=$(printf "$USER_FMT" "$NUSERS")
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/postroom-imapbench.XXXXXX")
+chmod 755 "$WORK"
+RESULTS=$WORK/results.jsonl
+: > "$RESULTS"
+PEER_STARTED=0
+PR_STARTED=0
+PR_DIR=$WORK/postroom
+PR_PID=
+
+# --- servers ---------------------------------------------------------------
+
+peer_up() {
+  PEER_DIR=$WORK/peer SMTP_PORT=$PEER_SMTP_PORT POP3_PORT=$PEER_POP3_PORT \
+    IMAP_PORT=$PEER_IMAP_PORT LMTP_PORT=$PEER_LMTP_PORT "$BENCH_DIR/peer/peer-up" >&2
+  PEER_STARTED=1
+  # Capacity for IDLE_CONNS logged-in sessions: one imap process each, and
+  # each of them a client of the log, anvil and stats services.
+  conf=$WORK/peer/dovecot/dovecot.conf
+  need=$((IDLE_CONNS + 200))
+  cat >> "$conf" <<CONF
+# added by imap_run.sh: room for $IDLE_CONNS idle IMAP sessions
+default_client_limit = $((need * 2))
+service imap {
+  process_limit = $need
+}
+CONF
+  doveadm -c "$conf" reload
+  wait_port "$PEER_IMAP_PORT" || die "peer IMAP not back after reload"
+  sleep 1
+}
+peer_down() {
+  PEER_DIR=$WORK/peer KEEP_DATA=$1 "$BENCH_DIR/peer/peer-down" >&2 && PEER_STARTED=0
+}
+peer_pids_cmd() { echo "cat $WORK/peer/dovecot/run/master.pid"; }
+
+postroom_up() {
+  mkdir -p "$PR_DIR"
+  chmod 755 "$PR_DIR"
+  conf=$PR_DIR/postroomd.conf
+  first=no
+  [ -f "$PR_DIR/data/mail.db" ] || first=yes
+  {
+    echo "# written by imap_run.sh for the IMAP benchmark"
+    echo "[server]"
+    echo "hostname = postroom.$DOMAIN"
+    echo "data_dir = $PR_DIR/data"
+    [ "$(id -u)" = 0 ] && echo "user = ${RUN_USER:-nobody}"
+    echo "[listen]"
+    echo "smtp = $HOST:$PR_SMTP_PORT"
+    echo "imap = $HOST:$PR_IMAP_PORT"
+    for role in submission submissions pop3 pop3s imaps; do echo "$role ="; done
+    echo "[limits]"
+    echo "max_connections = $((IDLE_CONNS + 1000))"
+    echo "max_connections_per_ip = $((IDLE_CONNS + 1000))"
+    echo "max_message_size = 100m"
+    echo "[auth]"
+    # the peer runs without TLS too (loopback only)
+    echo "allow_plaintext = yes"
+  } > "$conf"
+  # shellcheck disable=SC3045 # dash and bash have ulimit -n
+  ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  "$POSTROOM/postroomd" -c "$conf" >> "$PR_DIR/postroomd.log" 2>&1 &
+  PR_PID=$!
+  PR_STARTED=1
+  for port in "$PR_SMTP_PORT" "$PR_IMAP_PORT"; do
+    if ! wait_port "$port" || ! kill -0 "$PR_PID" 2>/dev/null; then
+      tail -n 20 "$PR_DIR/postroomd.log" >&2
+      die "postroomd did not start (log: $PR_DIR/postroomd.log)"
+    fi
+  done
+  if [ $first = yes ]; then
+    "$POSTROOM/postroom" -c "$conf" domain add "$DOMAIN" >/dev/null
+    i=1
+    while [ "$i" -le "$NUSERS" ]; do
+      # shellcheck disable=SC2059
+      u=$(printf "$USER_FMT" "$i")
+      echo "$PASS" | "$POSTROOM/postroom" -c "$conf" user add "$u" --password-stdin \
+        >/dev/null || die "cannot add user $u"
+      i=$((i + 1))
+    done
+  fi
+  echo "postroom up: PID $PR_PID IMAP $HOST:$PR_IMAP_PORT" >&2
+}
+postroom_down() {
+  [ -n "$PR_PID" ] || return 0
+  kill -TERM "$PR_PID" 2>/dev/null || true
+  n=0
+  while kill -0 "$PR_PID" 2>/dev/null && [ $n -lt 150 ]; do sleep 0.1; n=$((n + 1)); done
+  if kill -0 "$PR_PID" 2>/dev/null; then
+    echo "imap_run.sh: postroomd $PR_PID ignored SIGTERM, killing it" >&2
+    kill -KILL "$PR_PID" 2>/dev/null || true
+  fi
+  wait "$PR_PID" 2>/dev/null || true
+  PR_PID=
+  PR_STARTED=0
+  [ "$1" = 1 ] || rm -rf "$PR_DIR"
+}
+postroom_pids_cmd() { echo "echo $PR_PID"; }
+
+port_of() { if [ "$1" = peer ]; then echo "$PEER_IMAP_PORT"; else echo "$PR_IMAP_PORT"; fi; }
+
+cleanup() {
+  trap - EXIT INT TERM
+  [ $PR_STARTED = 1 ] && postroom_down "${KEEP:-0}"
+  [ $PEER_STARTED = 1 ] && peer_down "${KEEP:-0}"
+  if [ "${KEEP:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+order() {
+  if [ $(($1 % 2)) = 1 ]; then echo "$SERVERS"; else
+    r=; for s in $SERVERS; do r="$s $r"; done; echo "$r"
+  fi
+}
+
+# measure SERVER TAG MODE ARGS...: one imap_load run, appended to the results
+measure() {
+  _srv=$1 _tag=$2 _mode=$3
+  shift 3
+  if ! out=$($LOAD "$_mode" --port "$(port_of "$_srv")" --label "$_srv" --tag "$_tag" \
+        --pids-cmd "$("${_srv}_pids_cmd")" "$@"); then
+    echo "imap_run.sh: $_srv $_tag: run failed, skipped" >&2
+    return 0
+  fi
+  printf '%s\n' "$out" >> "$RESULTS"
+  echo "$_srv $_tag: $(printf '%s' "$out" | cut -c 1-200)" >&2
+}
+
+# --- phases ------------------------------------------------------------------
+
+phase_mix() {
+  for s in $SERVERS; do
+    $LOAD prepare --port "$(port_of "$s")" --users "$max_clients" --count "$PREP_MSGS" \
+      --size 4096 >&2 || die "$s: cannot prepare the mailboxes"
+  done
+  run=1
+  while [ $run -le "$RUNS" ]; do
+    for clients in $MIX_CLIENTS; do
+      for s in $(order $run); do
+        measure "$s" "mix-c$clients" mix --clients "$clients" --duration "$MIX_DURATION" \
+          --procs "$MIX_PROCS"
+      done
+    done
+    run=$((run + 1))
+  done
+}
+
+phase_big() {
+  # Each server fills through its own delivery path, as mail arrives:
+  # Postroom over SMTP, Dovecot over LMTP (what Postfix would hand it).
+  for s in $SERVERS; do
+    if [ "$s" = peer ]; then via="--via lmtp --smtp-port $PEER_LMTP_PORT"
+    else via="--via smtp --smtp-port $PR_SMTP_PORT"; fi
+    # shellcheck disable=SC2086 # $via is two options on purpose
+    out=$($LOAD fill --port "$(port_of "$s")" --user "$BIG_USER" --count "$BIG_MSGS" \
+      --size "$BIG_SIZE" --clients 16 $via --label "$s" --tag "fill-$BIG_MSGS") ||
+      die "$s: cannot fill the big mailbox"
+    printf '%s\n' "$out" >> "$RESULTS"
+    echo "$s fill: $out" >&2
+  done
+  for s in $(order 1); do
+    measure "$s" "bigbox-$BIG_MSGS" bigbox --user "$BIG_USER" --expect "$BIG_MSGS" \
+      --repeat "$BIG_REPEAT"
+  done
+}
+
+phase_idle() {
+  for s in $SERVERS; do
+    measure "$s" "idle-$IDLE_CONNS" idle --conns "$IDLE_CONNS" --parallel "$IDLE_PARALLEL"
+  done
+}
+
+# --- main --------------------------------------------------------------------
+
+t0=$(date +%s)
+for s in $SERVERS; do "${s}_up"; done
+for p in $PHASES; do
+  case $p in
+    mix|big|idle) "phase_$p" ;;
+    *) die "unknown phase '$p' (mix, big, idle)" ;;
+  esac
+done
+t1=$(date +%s)
+
+postroom_version=none
+[ "$POSTROOM" != none ] && postroom_version=$("$POSTROOM/postroomd" --version 2>/dev/null | head -n 1)
+mkdir -p "$RESULTS_DIR"
+BENCH_META_DATE=$(date -u '+%Y-%m-%d %H:%M UTC') \
+BENCH_META_MACHINE="$(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM, $(uname -sr)" \
+BENCH_META_SOFTWARE="postroomd: $postroom_version; Dovecot $(dovecot --version 2>/dev/null || echo -); $($PYTHON --version 2>&1)" \
+BENCH_META_SETTINGS="RUNS=$RUNS PHASES='$PHASES' MIX_CLIENTS='$MIX_CLIENTS' MIX_DURATION=${MIX_DURATION}s MIX_PROCS=$MIX_PROCS PREP_MSGS=$PREP_MSGS BIG_MSGS=$BIG_MSGS BIG_SIZE=$BIG_SIZE BIG_REPEAT=$BIG_REPEAT IDLE_CONNS=$IDLE_CONNS" \
+BENCH_META_DURATION="$((t1 - t0)) s" \
+  "$PYTHON" -c 'import json, os
+keys = ("date", "machine", "software", "settings", "duration")
+print(json.dumps({k: os.environ["BENCH_META_" + k.upper()] for k in keys}))' > "$WORK/meta.json"
+cp "$RESULTS" "$RESULTS_DIR/imap-latest.jsonl"
+echo
+$LOAD report "$RESULTS" --meta "$WORK/meta.json" --markdown "$RESULTS_DIR/imap-latest.md"
+echo
+echo "written: $RESULTS_DIR/imap-latest.md ($((t1 - t0)) s)"

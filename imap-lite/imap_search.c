@@ -1,0 +1,637 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * SEARCH and UID SEARCH (RFC 3501 6.4.4) over the parsed key tree, with
+ * MODSEQ (RFC 7162 3.1.5).
+ *
+ * Most searches never touch a message: flags, keywords, sequence and uid
+ * sets, internal dates, sizes and modseqs are all in the session's view.
+ * Keys are evaluated cheapest first inside every AND, so "UNSEEN SUBJECT
+ * x" reads headers only of unseen messages.  Header keys read the
+ * message's header block alone; BODY and TEXT stream the text parts of
+ * the message through base64 / quoted-printable decoding into a
+ * substring matcher, a chunk at a time, so even a search over big
+ * messages holds little memory.  Matching is case-insensitive for ASCII
+ * letters; other UTF-8 bytes must match exactly.
+ */
+#include "autoconfig.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "imap-lite/imap_mime.h"
+#include "imap-lite/imap_session.h"
+
+/* Header blocks longer than this are searched only this far. */
+#define SEARCH_HEADER_MAX	(256 * 1024)
+#define DAY			86400
+
+/* One message being looked at, with what was loaded for it. */
+struct search_msg {
+	struct imap_session *s;
+	const struct imap_msg *m;
+	size_t	 idx;
+	char	*hdr;		/* header block, NUL-terminated */
+	size_t	 hdr_len;
+	bool	 hdr_tried;
+	struct imap_mime_part *mime;
+	bool	 mime_tried;
+};
+
+/* -------------------------------------------------------- substring */
+
+static char
+fold(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* Case-insensitive substring search across chunk boundaries. */
+struct matcher {
+	char	*needle;	/* folded */
+	size_t	 nlen;
+	char	*buf;		/* carry from the last chunk + new bytes */
+	size_t	 carry;
+	bool	 found;
+};
+
+static void
+matcher_init(struct matcher *mt, const char *needle)
+{
+	size_t i;
+
+	*mt = (struct matcher){ .nlen = strlen(needle) };
+	mt->needle = xstrdup(needle);
+	for (i = 0; i < mt->nlen; i++)
+		mt->needle[i] = fold(mt->needle[i]);
+	mt->found = mt->nlen == 0;
+}
+
+static void
+matcher_free(struct matcher *mt)
+{
+	free(mt->needle);
+	free(mt->buf);
+}
+
+static void
+matcher_feed(struct matcher *mt, const char *p, size_t n)
+{
+	size_t total, i, keep;
+
+	if (mt->found || n == 0)
+		return;
+	total = mt->carry + n;
+	mt->buf = xreallocarray(mt->buf, total, 1);
+	for (i = 0; i < n; i++)
+		mt->buf[mt->carry + i] = fold(p[i]);
+	if (total >= mt->nlen && memmem(mt->buf, total, mt->needle,
+	    mt->nlen) != NULL) {
+		mt->found = true;
+		return;
+	}
+	/* A match may still start in the last nlen - 1 bytes. */
+	keep = mt->nlen - 1 < total ? mt->nlen - 1 : total;
+	memmove(mt->buf, mt->buf + total - keep, keep);
+	mt->carry = keep;
+}
+
+static bool
+text_contains(const char *hay, const char *needle)
+{
+	struct matcher mt;
+	bool found;
+
+	matcher_init(&mt, needle);
+	matcher_feed(&mt, hay, strlen(hay));
+	found = mt.found;
+	matcher_free(&mt);
+	return found;
+}
+
+/* ---------------------------------------------------- transfer decoding */
+
+enum cte { CTE_NONE, CTE_BASE64, CTE_QP };
+
+struct decoder {
+	enum cte kind;
+	unsigned acc;		/* base64: bits not yet output */
+	int	 bits;
+	int	 qp_state;	/* 0, 1 after '=', 2 after '=X', 3 after "=\r" */
+	char	 qp_hex;
+};
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static int
+b64val(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* Decode n bytes into out (at least n + 2 bytes); returns the length. */
+static size_t
+decode(struct decoder *d, const char *in, size_t n, char *out)
+{
+	size_t i, o = 0;
+	int v;
+
+	for (i = 0; i < n; i++) {
+		char c = in[i];
+
+		switch (d->kind) {
+		case CTE_NONE:
+			out[o++] = c;
+			break;
+		case CTE_BASE64:
+			if ((v = b64val(c)) < 0)
+				break;
+			d->acc = (d->acc << 6) | (unsigned)v;
+			d->bits += 6;
+			if (d->bits >= 8) {
+				d->bits -= 8;
+				out[o++] = (char)((d->acc >> d->bits) & 0xff);
+			}
+			break;
+		case CTE_QP:
+			if (d->qp_state == 0) {
+				if (c == '=')
+					d->qp_state = 1;
+				else
+					out[o++] = c;
+			} else if (d->qp_state == 1) {
+				if (c == '\r')
+					d->qp_state = 3;
+				else if (c == '\n')
+					d->qp_state = 0;
+				else if (hexval(c) >= 0) {
+					d->qp_hex = c;
+					d->qp_state = 2;
+				} else {
+					out[o++] = '=';
+					out[o++] = c;
+					d->qp_state = 0;
+				}
+			} else if (d->qp_state == 2) {
+				if (hexval(c) >= 0) {
+					out[o++] = (char)(hexval(d->qp_hex) * 16 +
+					    hexval(c));
+				} else {
+					out[o++] = '=';
+					out[o++] = d->qp_hex;
+					out[o++] = c;
+				}
+				d->qp_state = 0;
+			} else {
+				/* "=\r" then anything: a soft break. */
+				if (c != '\n')
+					out[o++] = c;
+				d->qp_state = 0;
+			}
+			break;
+		}
+	}
+	return o;
+}
+
+/* -------------------------------------------------------- content access */
+
+/* The header block: read until the blank line, at most SEARCH_HEADER_MAX. */
+static const char *
+msg_header(struct search_msg *sm, size_t *len_r)
+{
+	size_t cap = 0, have = 0, limit;
+	char *buf = NULL, *end;
+
+	if (sm->hdr_tried) {
+		*len_r = sm->hdr_len;
+		return sm->hdr;
+	}
+	sm->hdr_tried = true;
+	limit = sm->m->size < SEARCH_HEADER_MAX ? sm->m->size :
+	    SEARCH_HEADER_MAX;
+	while (have < limit) {
+		size_t want = limit - have < 8192 ? limit - have : 8192;
+		ssize_t got;
+
+		if (cap < have + want + 1) {
+			cap = (have + want + 1) * 2;
+			buf = xreallocarray(buf, cap, 1);
+		}
+		got = ms_message_read(imap_store(sm->s), sm->m->message_id,
+		    have, buf + have, want);
+		if (got <= 0) {
+			free(buf);
+			return NULL;
+		}
+		have += (size_t)got;
+		buf[have] = '\0';
+		if ((end = strstr(buf, "\n\r\n")) != NULL ||
+		    (end = strstr(buf, "\n\n")) != NULL) {
+			have = (size_t)(end - buf) + (end[1] == '\r' ? 3 : 2);
+			break;
+		}
+	}
+	if (buf == NULL)
+		buf = xcalloc(1, 1);
+	buf[have] = '\0';
+	sm->hdr = buf;
+	sm->hdr_len = have;
+	*len_r = have;
+	return buf;
+}
+
+static const struct imap_mime_part *
+msg_mime(struct search_msg *sm)
+{
+	if (!sm->mime_tried) {
+		sm->mime_tried = true;
+		sm->mime = imap_message_mime(sm->s, sm->m);
+	}
+	return sm->mime;
+}
+
+static bool
+header_match(struct search_msg *sm, const char *field, const char *str)
+{
+	const char *hdr;
+	char *value, *decoded;
+	size_t len;
+	bool found;
+
+	if ((hdr = msg_header(sm, &len)) == NULL)
+		return false;
+	if ((value = imap_mime_header_get(hdr, len, field)) == NULL)
+		return false;
+	decoded = imap_mime_decode_words(value);
+	found = text_contains(decoded != NULL ? decoded : value, str);
+	free(decoded);
+	free(value);
+	return found;
+}
+
+/* Stream [off, off+len) of the message through a decoder into mt. */
+static bool
+feed_range(struct search_msg *sm, uint64_t off, uint64_t len, enum cte kind,
+    struct matcher *mt)
+{
+	struct decoder d = { .kind = kind };
+	char *in = xmalloc(IMAP_CHUNK), *out = xmalloc(3 * IMAP_CHUNK);
+	bool ok = true;
+
+	while (len > 0 && !mt->found) {
+		size_t want = len < IMAP_CHUNK ? (size_t)len : IMAP_CHUNK;
+		ssize_t got = ms_message_read(imap_store(sm->s),
+		    sm->m->message_id, off, in, want);
+
+		if (got <= 0) {
+			ok = false;
+			break;
+		}
+		matcher_feed(mt, out, decode(&d, in, (size_t)got, out));
+		off += (uint64_t)got;
+		len -= (uint64_t)got;
+	}
+	free(in);
+	free(out);
+	return ok;
+}
+
+/* Search the text of a part and everything below it. */
+static void
+body_walk(struct search_msg *sm, const struct imap_mime_part *p,
+    struct matcher *mt, int depth)
+{
+	char *hdr, *ctype, *cte;
+	enum cte kind = CTE_NONE;
+	size_t i;
+	bool text;
+
+	if (mt->found || depth > IMAP_MIME_MAX_DEPTH)
+		return;
+	if (p->is_multipart) {
+		for (i = 0; i < p->n_children && !mt->found; i++)
+			body_walk(sm, p->children[i], mt, depth + 1);
+		return;
+	}
+	hdr = imap_message_range(sm->s, sm->m->message_id, p->header_off,
+	    (size_t)(p->body_off - p->header_off));
+	if (hdr == NULL)
+		return;
+	if (p->is_message) {
+		/* The encapsulated header is text of the message too. */
+		const struct imap_mime_part *inner = p->children[0];
+		char *ih = imap_message_range(sm->s, sm->m->message_id,
+		    inner->header_off, (size_t)(inner->body_off -
+		    inner->header_off));
+
+		if (ih != NULL) {
+			char *dec = imap_mime_decode_words(ih);
+
+			matcher_feed(mt, dec != NULL ? dec : ih,
+			    strlen(dec != NULL ? dec : ih));
+			free(dec);
+			free(ih);
+		}
+		free(hdr);
+		body_walk(sm, inner, mt, depth + 1);
+		return;
+	}
+	ctype = imap_mime_header_get(hdr, strlen(hdr), "Content-Type");
+	cte = imap_mime_header_get(hdr, strlen(hdr),
+	    "Content-Transfer-Encoding");
+	free(hdr);
+	/* Attachments (images, archives) are not text to search. */
+	text = ctype == NULL || strncasecmp(ctype, "text/", 5) == 0 ||
+	    strncasecmp(ctype, "message/", 8) == 0;
+	if (cte != NULL) {
+		const char *c = cte + strspn(cte, " \t");
+
+		if (strncasecmp(c, "base64", 6) == 0)
+			kind = CTE_BASE64;
+		else if (strncasecmp(c, "quoted-printable", 16) == 0)
+			kind = CTE_QP;
+	}
+	free(ctype);
+	free(cte);
+	if (text)
+		(void)feed_range(sm, p->body_off, p->end_off - p->body_off, kind,
+		    mt);
+}
+
+/* TEXT also looks at the header block, encoded-words decoded. */
+static bool
+header_text_match(struct search_msg *sm, const char *str)
+{
+	const char *hdr;
+	char *decoded;
+	size_t len;
+	bool found;
+
+	if ((hdr = msg_header(sm, &len)) == NULL)
+		return false;
+	decoded = imap_mime_decode_words(hdr);
+	found = text_contains(decoded != NULL ? decoded : hdr, str);
+	free(decoded);
+	return found;
+}
+
+static bool
+body_match(struct search_msg *sm, const char *str, bool with_header)
+{
+	const struct imap_mime_part *root;
+	struct matcher mt;
+	bool found;
+
+	if (with_header && header_text_match(sm, str))
+		return true;
+	if ((root = msg_mime(sm)) == NULL)
+		return false;
+	matcher_init(&mt, str);
+	body_walk(sm, root, &mt, 0);
+	found = mt.found;
+	matcher_free(&mt);
+	return found;
+}
+
+/* ------------------------------------------------------------ evaluation */
+
+/* 0: from the view, 1: reads the header, 2: reads the body. */
+static int
+key_cost(const struct imap_search_key *k)
+{
+	int c = 0, kc;
+	size_t i;
+
+	switch (k->op) {
+	case IMAP_SK_HEADER:
+	case IMAP_SK_SENTBEFORE:
+	case IMAP_SK_SENTON:
+	case IMAP_SK_SENTSINCE:
+		return 1;
+	case IMAP_SK_BODY:
+	case IMAP_SK_TEXT:
+		return 2;
+	case IMAP_SK_AND:
+	case IMAP_SK_OR:
+	case IMAP_SK_NOT:
+		for (i = 0; i < k->n_kids; i++)
+			if ((kc = key_cost(k->kids[i])) > c)
+				c = kc;
+		return c;
+	default:
+		return 0;
+	}
+}
+
+/* Is keyword kw (case-insensitively) in the space-separated list? */
+static bool
+has_keyword(const char *list, const char *kw)
+{
+	size_t n = strlen(kw);
+
+	while (*list != '\0') {
+		size_t w = strcspn(list, " ");
+
+		if (w == n && strncasecmp(list, kw, n) == 0)
+			return true;
+		list += w;
+		list += strspn(list, " ");
+	}
+	return false;
+}
+
+/* The day (UTC midnight) of the Date: header as written, or of the
+ * internal date when there is no usable Date: header. */
+static int64_t
+sent_day(struct search_msg *sm)
+{
+	const char *hdr;
+	char *value;
+	int64_t t;
+	size_t len;
+	int zone = 0;
+
+	t = sm->m->date;
+	if ((hdr = msg_header(sm, &len)) != NULL &&
+	    (value = imap_mime_header_get(hdr, len, "Date")) != NULL) {
+		if (imap_mime_parse_date_tz(value, &t, &zone))
+			t += (int64_t)zone * 60;
+		else
+			t = sm->m->date;
+		free(value);
+	}
+	return t - (((t % DAY) + DAY) % DAY);
+}
+
+static bool eval(struct search_msg *sm, const struct imap_search_key *k);
+
+/* AND: the cheap kids first, so expensive ones run only when needed. */
+static bool
+eval_and(struct search_msg *sm, const struct imap_search_key *k)
+{
+	int cost;
+	size_t i;
+
+	for (cost = 0; cost <= 2; cost++)
+		for (i = 0; i < k->n_kids; i++)
+			if (key_cost(k->kids[i]) == cost &&
+			    !eval(sm, k->kids[i]))
+				return false;
+	return true;
+}
+
+static bool
+eval(struct search_msg *sm, const struct imap_search_key *k)
+{
+	const struct imap_msg *m = sm->m;
+	const struct imap_view *v = sm->s->view;
+	int64_t day = (int64_t)m->date - (int64_t)(m->date % DAY);
+
+	switch (k->op) {
+	case IMAP_SK_ALL:
+		return true;
+	case IMAP_SK_AND:
+		return eval_and(sm, k);
+	case IMAP_SK_OR:
+		if (key_cost(k->kids[0]) > key_cost(k->kids[1]))
+			return eval(sm, k->kids[1]) || eval(sm, k->kids[0]);
+		return eval(sm, k->kids[0]) || eval(sm, k->kids[1]);
+	case IMAP_SK_NOT:
+		return !eval(sm, k->kids[0]);
+	case IMAP_SK_SEQSET:
+		return imap_seqset_contains(&k->set, (uint32_t)sm->idx + 1);
+	case IMAP_SK_UIDSET:
+		return imap_seqset_contains(&k->set, m->uid);
+	case IMAP_SK_FLAG_SET:
+		return (m->flags & k->num) != 0;
+	case IMAP_SK_FLAG_UNSET:
+		return (m->flags & k->num) == 0;
+	case IMAP_SK_KEYWORD:
+		return has_keyword(imap_view_keywords(v, sm->idx), k->str);
+	case IMAP_SK_UNKEYWORD:
+		return !has_keyword(imap_view_keywords(v, sm->idx), k->str);
+	case IMAP_SK_NEW:
+		return (m->flags & IMAP_MSG_RECENT) && !(m->flags & MS_FLAG_SEEN);
+	case IMAP_SK_OLD:
+		return !(m->flags & IMAP_MSG_RECENT);
+	case IMAP_SK_RECENT:
+		return (m->flags & IMAP_MSG_RECENT) != 0;
+	case IMAP_SK_BEFORE:
+		return day < (int64_t)k->num;
+	case IMAP_SK_ON:
+		return day == (int64_t)k->num;
+	case IMAP_SK_SINCE:
+		return day >= (int64_t)k->num;
+	case IMAP_SK_SENTBEFORE:
+		return sent_day(sm) < (int64_t)k->num;
+	case IMAP_SK_SENTON:
+		return sent_day(sm) == (int64_t)k->num;
+	case IMAP_SK_SENTSINCE:
+		return sent_day(sm) >= (int64_t)k->num;
+	case IMAP_SK_LARGER:
+		return m->size > k->num;
+	case IMAP_SK_SMALLER:
+		return m->size < k->num;
+	case IMAP_SK_HEADER:
+		return header_match(sm, k->field, k->str);
+	case IMAP_SK_BODY:
+		return body_match(sm, k->str, false);
+	case IMAP_SK_TEXT:
+		return body_match(sm, k->str, true);
+	case IMAP_SK_MODSEQ:
+		return m->modseq >= k->num;
+	}
+	return false;
+}
+
+/* Resolve '*' in every set of the tree; true if it holds a MODSEQ key. */
+static bool
+resolve_sets(struct imap_search_key *k, const struct imap_view *v)
+{
+	bool modseq = k->op == IMAP_SK_MODSEQ;
+	size_t i;
+
+	if (k->op == IMAP_SK_SEQSET)
+		imap_seqset_resolve(&k->set, (uint32_t)v->n);
+	else if (k->op == IMAP_SK_UIDSET)
+		imap_seqset_resolve(&k->set, v->n > 0 ? v->msgs[v->n - 1].uid :
+		    0);
+	for (i = 0; i < k->n_kids; i++)
+		modseq |= resolve_sets(k->kids[i], v);
+	return modseq;
+}
+
+void
+imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
+{
+	const struct imap_view *v = s->view;
+	struct imap_search_key *root;
+	struct search_msg sm;
+	const char *error = "Invalid search criteria";
+	uint64_t max_modseq = 0;
+	bool badcharset = false, modseq;
+	size_t idx;
+
+	if (cmd->nargs > 0 && cmd->args[0].type == IMAP_ARG_ATOM &&
+	    strcasecmp(cmd->args[0].str, "RETURN") == 0) {
+		imap_cmd_bad(s, "SEARCH RETURN (ESEARCH) is not supported");
+		return;
+	}
+	if (!imap_search_parse(cmd->args, cmd->nargs, &s->arena, &root,
+	    &badcharset, &error)) {
+		if (badcharset)
+			imap_cmd_done(s, "NO [BADCHARSET (UTF-8 US-ASCII)] "
+			    "Unsupported charset.");
+		else
+			imap_cmd_bad(s, "%s", error);
+		return;
+	}
+	modseq = resolve_sets(root, v);
+	if (modseq)
+		s->flags |= IMAP_F_CONDSTORE;
+	imap_buf_str(&s->out, "* SEARCH");
+	for (idx = 0; idx < v->n; idx++) {
+		sm = (struct search_msg){ .s = s, .m = &v->msgs[idx],
+		    .idx = idx };
+		if (eval(&sm, root)) {
+			imap_buf_printf(&s->out, " %u", cmd->uid ?
+			    sm.m->uid : (uint32_t)idx + 1);
+			if (sm.m->modseq > max_modseq)
+				max_modseq = sm.m->modseq;
+		}
+		free(sm.hdr);
+		imap_mime_free(&sm.mime);
+		/* Long result lines go out in pieces. */
+		if (s->out.len > IMAP_CHUNK)
+			imap_flush(s);
+	}
+	if (modseq && max_modseq > 0)
+		imap_buf_printf(&s->out, " (MODSEQ %llu)",
+		    (unsigned long long)max_modseq);
+	imap_buf_str(&s->out, "\r\n");
+	imap_flush(s);
+	imap_cmd_done(s, "OK SEARCH completed.");
+}

@@ -1,0 +1,264 @@
+# SPDX-License-Identifier: ISC
+"""Several clients on one mailbox: IDLE, concurrent sessions, POP3.
+
+A message delivered over SMTP must reach a client IDLEing on INBOX within
+a second; two IMAP sessions see each other's flag changes, new messages
+and expunges (expunges only where RFC 3501 7.4.1 allows them); POP3 and
+IMAP share the store, so a deletion through one shows in the other; and
+the Thunderbird drafts cycle (APPEND, APPENDUID, \\Deleted on the old
+draft, EXPUNGE) leaves exactly the newest draft.
+"""
+
+import time
+import unittest
+
+from imap_client import (ImapTestCase, fetch_items, flagset, item,
+                         sequence_after_expunges)
+from postroom_harness import make_message, pop3_retr_exact, pop3_uidls, unique
+
+WAKE_LIMIT = 1.0	# seconds from the SMTP 250 to the untagged EXISTS
+
+
+class ImapSyncTests(ImapTestCase):
+    LABEL = "imap-sync"
+
+    def user_with(self, n):
+        addr, pw = self.new_user("s")
+        msgs = []
+        for i in range(n):
+            m = make_message("sync %d %s" % (i, unique()), "body %d\n" % i, to=addr)
+            self.deliver(addr, m)
+            msgs.append(m)
+        return addr, pw, msgs
+
+    def wait_for(self, c, kinds, timeout):
+        """Untagged responses until one of kinds arrives (or timeout);
+        returns (responses, seconds waited)."""
+        t0 = time.monotonic()
+        seen = []
+        while time.monotonic() - t0 < timeout:
+            r = c.read_untagged(max(0.05, timeout - (time.monotonic() - t0)))
+            if r is None:
+                break
+            seen.append(r)
+            if r.kind() in kinds:
+                break
+        return seen, time.monotonic() - t0
+
+    # ------------------------------------------------------------ IDLE
+
+    def test_idle_woken_by_smtp_delivery(self):
+        addr, pw, _ = self.user_with(1)
+        c, _ = self.selected(addr, pw)
+        d, _ = self.selected(addr, pw)		# a second IDLEr on the same INBOX
+        tags = [c.idle_start(), d.idle_start()]
+        # nothing arrives while nothing happens
+        self.assertIsNone(c.read_untagged(0.5))
+        delays = []
+        for round_ in range(3):
+            msg = make_message("wake %d %s" % (round_, unique()), "hello\n", to=addr)
+            s = self.server.smtp()
+            try:
+                s.ehlo("client.outside.test")
+                s.mail("sender@outside.test")
+                s.rcpt(addr)
+                code = s.data(msg)[0]
+                t0 = time.monotonic()		# the message is committed now
+            finally:
+                s.close()
+            self.assertEqual(code, 250)
+            for conn in (c, d):
+                got, _ = self.wait_for(conn, ("EXISTS",), 5.0)
+                exists = [r for r in got if r.kind() == "EXISTS"]
+                self.assertTrue(exists, "no EXISTS within 5 s: %r" % got)
+                self.assertEqual(exists[-1].number(), 2 + round_)
+                delays.append(time.monotonic() - t0)
+        self.assertLessEqual(max(delays), WAKE_LIMIT,
+                             "IDLE wake-up took %.3f s (limit %.1f)" % (max(delays), WAKE_LIMIT))
+        for conn, tag in zip((c, d), tags):
+            r = conn.idle_done(tag)
+            self.assertTrue(r.ok, r)
+        # the new messages are really there
+        self.assertEqual(len(c.uids()), 4)
+
+    def test_idle_sees_flags_and_expunge_from_other_session(self):
+        addr, pw, _ = self.user_with(3)
+        c, _ = self.selected(addr, pw)
+        uids = c.uids()
+        d, _ = self.selected(addr, pw)
+        tag = c.idle_start()
+        d.ok("STORE", "2", "+FLAGS", "(\\Flagged)")
+        got, _ = self.wait_for(c, ("FETCH",), 3.0)
+        fetch = [r for r in got if r.kind() == "FETCH"]
+        self.assertTrue(fetch, "IDLE did not report the flag change: %r" % got)
+        self.assertEqual(fetch[0].number(), 2)
+        self.assertIn("\\Flagged", flagset(fetch_items(fetch[0].tokens[2])["FLAGS"]))
+        d.ok("STORE", "1", "+FLAGS.SILENT", "(\\Deleted)")
+        d.ok("EXPUNGE")
+        got, _ = self.wait_for(c, ("EXPUNGE",), 3.0)
+        self.assertEqual([r.number() for r in got if r.kind() == "EXPUNGE"], [1],
+                         "IDLE did not report the expunge: %r" % got)
+        r = c.idle_done(tag)
+        self.assertTrue(r.ok, r)
+        self.assertEqual(c.uids(), uids[1:])
+
+    # ------------------------------------------------------------ two sessions
+
+    def test_two_sessions_see_each_other(self):
+        addr, pw, _ = self.user_with(4)
+        a, _ = self.selected(addr, pw)
+        b, _ = self.selected(addr, pw)
+        uids = a.uids()
+
+        b.ok("STORE", "1", "+FLAGS", "(\\Seen $Done)")
+        r = a.ok("NOOP")
+        d = r.fetches()
+        self.assertIn(1, d, "NOOP did not report the flag change: %r" % r)
+        self.assertEqual(flagset(d[1]["FLAGS"]) - {"\\Recent"}, {"\\Seen", "$Done"})
+
+        # new mail from APPEND in the other session
+        new = make_message("appended by b " + unique(), "x\n")
+        b.append_uid("INBOX", new)
+        r = a.ok("NOOP")
+        self.assertEqual([x.number() for x in r.of("EXISTS")], [5], r)
+        uids = a.uids()
+
+        # an expunge in b is not reported to a during FETCH, STORE or SEARCH
+        b.ok("STORE", "2", "+FLAGS.SILENT", "(\\Deleted)")
+        b.ok("EXPUNGE")
+        for cmd in (("FETCH", "1:*", "(FLAGS)"), ("STORE", "1", "+FLAGS", "(\\Flagged)"),
+                    ("SEARCH", "ALL")):
+            r = a.ok(*cmd)
+            self.assertFalse(r.of("EXPUNGE"), "EXPUNGE sent during %s: %r" % (cmd[0], r))
+        r = a.ok("NOOP")
+        self.assertEqual(sequence_after_expunges(uids, r), uids[:1] + uids[2:])
+        self.assertEqual(a.uids(), uids[:1] + uids[2:])
+        # b's own session also reports it was done in the same mailbox
+        self.assertEqual(b.uids(), a.uids())
+
+    def test_expunge_by_other_then_fetch_does_not_crash(self):
+        addr, pw, msgs = self.user_with(2)
+        a, _ = self.selected(addr, pw)
+        b, _ = self.selected(addr, pw)
+        b.ok("STORE", "1:*", "+FLAGS.SILENT", "(\\Deleted)")
+        b.ok("EXPUNGE")
+        # a still has the messages in its view; FETCH of a vanished one is
+        # answered from the old view, with NIL, with NO or an empty OK
+        # (RFC 2180 4.1), never with other bytes
+        r = a.cmd("FETCH", "1:2", "BODY.PEEK[]")
+        self.assertIn(r.status, ("OK", "NO"), r)
+        for n, v in r.fetches().items():
+            body = v.get("BODY[]")
+            if body is not None:
+                self.assertTrue(body.endswith(msgs[n - 1]))
+        r = a.ok("NOOP")
+        self.assertEqual(len(r.of("EXPUNGE")), 2, r)
+        self.assertEqual(a.uids(), [])
+
+    # ------------------------------------------------------------ POP3
+
+    def test_pop3_dele_vanishes_from_imap(self):
+        addr, pw, msgs = self.user_with(3)
+        a, _ = self.selected(addr, pw)
+        uids = a.uids()
+        p = self.server.pop3(addr, pw)
+        try:
+            ids = pop3_uidls(p)
+            self.assertEqual(len(ids), 3)
+            first = pop3_retr_exact(p, 1)[1]
+            self.assertTrue(first.endswith(msgs[0]))
+            p.dele(1)
+            p.quit()
+        except BaseException:
+            p.close()
+            raise
+        r = a.ok("NOOP")
+        self.assertEqual(sequence_after_expunges(uids, r), uids[1:], r)
+        c, r = self.selected(addr, pw)
+        self.assertEqual([x.number() for x in r.of("EXISTS")], [2])
+        self.assertEqual(c.uids(), uids[1:])
+        body = item(c.fetch("1", "BODY.PEEK[]")[1], "BODY[]")
+        self.assertTrue(body.endswith(msgs[1]))
+
+    def test_imap_expunge_vanishes_from_pop3(self):
+        addr, pw, msgs = self.user_with(3)
+        a, _ = self.selected(addr, pw)
+        a.ok("STORE", "2", "+FLAGS.SILENT", "(\\Deleted)")
+        a.ok("EXPUNGE")
+        p = self.server.pop3(addr, pw)
+        try:
+            self.assertEqual(p.stat()[0], 2)
+            got = [pop3_retr_exact(p, n)[1] for n in (1, 2)]
+            p.quit()
+        except BaseException:
+            p.close()
+            raise
+        self.assertTrue(got[0].endswith(msgs[0]))
+        self.assertTrue(got[1].endswith(msgs[2]))
+        # POP3 RETR and IMAP BODY[] return the same bytes
+        self.assertEqual(item(a.fetch("2", "BODY.PEEK[]")[2], "BODY[]"), got[1])
+
+    def test_imap_move_vanishes_from_pop3(self):
+        # a message MOVEd out of INBOX over IMAP is gone for POP3 too
+        addr, pw, msgs = self.user_with(2)
+        a, _ = self.selected(addr, pw)
+        a.ok("MOVE", "1", "Archive")
+        p = self.server.pop3(addr, pw)
+        try:
+            self.assertEqual(p.stat()[0], 1)
+            self.assertTrue(pop3_retr_exact(p, 1)[1].endswith(msgs[1]))
+            p.quit()
+        except BaseException:
+            p.close()
+            raise
+
+    # ------------------------------------------------------------ drafts
+
+    def test_thunderbird_drafts_cycle(self):
+        addr, pw = self.new_user("d")
+        tb = self.session(addr, pw)
+        watcher, _ = self.selected(addr, pw, mailbox="Drafts")
+        wtag = watcher.idle_start()
+        r = tb.ok("LIST", '"" "*"')
+        drafts = [x for x in r.of("LIST") if "\\drafts" in {str(a).lower() for a in x.tokens[1]}]
+        self.assertEqual(len(drafts), 1, r)
+        name = drafts[0].tokens[3]
+        name = name.decode() if isinstance(name, bytes) else str(name)
+        versions = []
+        prev_uid = None
+        for v in range(3):
+            draft = make_message("draft " + unique(), "version %d\n%s\n" % (v, "text " * v),
+                                 extra_headers=["X-Mozilla-Draft-Info: internal/draft; vcard=0"])
+            uid = tb.append_uid(name, draft, flags=["\\Draft", "\\Seen"])
+            versions.append((uid, draft))
+            if prev_uid is not None:
+                r = tb.select(name)
+                self.assertTrue(r.ok)
+                tb.ok("UID STORE", str(prev_uid), "+FLAGS.SILENT", "(\\Deleted)")
+                r = tb.ok("EXPUNGE")
+                self.assertEqual(len(r.of("EXPUNGE")), 1, r)
+                tb.ok("UNSELECT")
+            prev_uid = uid
+        r = tb.select(name)
+        self.assertEqual([x.number() for x in r.of("EXISTS")], [1], r)
+        it = tb.fetch("1", "(UID FLAGS BODY.PEEK[])")[1]
+        self.assertEqual(int(it["UID"]), versions[-1][0])
+        self.assertEqual(item(it, "BODY[]"), versions[-1][1])
+        self.assertEqual(flagset(it["FLAGS"]) - {"\\Recent"}, {"\\Draft", "\\Seen"})
+        uids_seen = [u for u, _ in versions]
+        self.assertEqual(sorted(set(uids_seen)), uids_seen, "APPENDUIDs must increase")
+        # the IDLEing client followed every step and ends with one message
+        got, _ = self.wait_for(watcher, (), 1.5)
+        count = 0
+        for x in got:
+            if x.kind() == "EXISTS":
+                count = x.number()
+            elif x.kind() == "EXPUNGE":
+                count -= 1
+        self.assertEqual(count, 1, [g.first for g in got])
+        r = watcher.idle_done(wtag)
+        self.assertTrue(r.ok)
+
+
+if __name__ == "__main__":
+    unittest.main()
