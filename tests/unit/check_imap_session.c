@@ -284,6 +284,9 @@ cl_write(struct client *c, const void *p, size_t n)
 	}
 }
 
+static void cl_vsend(struct client *c, const char *fmt, va_list ap)
+    PR_PRINTF(2, 0);
+
 static void
 cl_vsend(struct client *c, const char *fmt, va_list ap)
 {
@@ -446,6 +449,9 @@ cl_resp(struct client *c, const char *tag)
 			return buf;
 	}
 }
+
+static char *cl_vcmd(struct client *c, const char *want, const char *fmt,
+    va_list ap) PR_PRINTF(3, 0);
 
 static char *
 cl_vcmd(struct client *c, const char *want, const char *fmt, va_list ap)
