@@ -455,6 +455,7 @@ def run_mix(a):
     groups = [list(range(1 + p, a.clients + 1, procs)) for p in range(procs)]
     pids = server_pids(a.pids_cmd)
     cpu0 = cpu_seconds(pids)
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     start_at = time.time() + 2.0 + a.clients * 0.02
     workers = []
     for g in groups:
@@ -477,6 +478,7 @@ def run_mix(a):
             lats.setdefault(k, []).extend(v)
         errors.extend(r["errors"])
     cpu1 = cpu_seconds(server_pids(a.pids_cmd)) if pids else 0.0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     total = sum(counts.values())
     res = {"mode": "mix", "clients": a.clients, "procs": procs, "duration": a.duration,
            "commands": total, "cmds_per_s": round(total / a.duration, 1),
@@ -485,7 +487,10 @@ def run_mix(a):
                                "p50_ms": round(1000 * pct(lats.get(k, []), 0.5), 2),
                                "p99_ms": round(1000 * pct(lats.get(k, []), 0.99), 2)}
                            for k in CMDS},
-           "errors": len(errors)}
+           "errors": len(errors),
+           # the workers' CPU, logins and start-up included: on a small
+           # machine the client competes with the server for the CPUs
+           "client_cpu_s": round(ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime, 2)}
     if pids:
         res["server_cpu_s"] = round(cpu1 - cpu0, 2)
         res["server_cpu_ms_per_cmd"] = round(1000 * (cpu1 - cpu0) / total, 3) if total else None
@@ -670,6 +675,15 @@ def run_report(a):
             cpu.setdefault((r["clients"], r.get("label")), []).append(r["server_cpu_ms_per_cmd"])
         for (clients, lab), v in sorted(cpu.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
             out.append("- %s, %d clients: %.3f" % (lab, clients, statistics.median(v)))
+        out += ["", "CPU seconds per mix run (median): server / client:", ""]
+        both = {}
+        for r in mixes:
+            both.setdefault((r["clients"], r.get("label")), []).append(
+                (r.get("server_cpu_s", 0), r.get("client_cpu_s", 0)))
+        for (clients, lab), v in sorted(both.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
+            out.append("- %s, %d clients: %.1f / %.1f of %.0f s" % (
+                lab, clients, statistics.median(x[0] for x in v),
+                statistics.median(x[1] for x in v), mixes[0]["duration"]))
     return "\n".join(out) + "\n"
 
 

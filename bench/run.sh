@@ -16,7 +16,9 @@
 # Settings (environment): RUNS, SMTP_DURATION, SMTP_SIZES, SMTP_CLIENTS,
 # SMTP_PER_CONN, SMTP_PROCS, POP3_MSGS, POP3_SIZE, POP3_WINDOWS, POP3_PASSES,
 # IDLE_CONNS, IDLE_RUNS,
-# PHASES ("smtp pop3 idle"), ports PEER_*_PORT and PR_*_PORT, RESULTS_DIR,
+# PHASES ("smtp pop3 idle"; "imap" adds the IMAP benchmark of imap_run.sh,
+# about half an hour, with IMAP_IDLE_CONNS idle sessions, default 10000),
+# ports PEER_*_PORT and PR_*_PORT, RESULTS_DIR,
 # KEEP=1 (keep the temporary directory for inspection).
 # shellcheck disable=SC2016 # '"$SMTP_PORT"' etc. are expanded by measure()
 set -eu
@@ -58,7 +60,7 @@ for v in RUNS SMTP_DURATION SMTP_PER_CONN SMTP_PROCS POP3_MSGS POP3_SIZE POP3_PA
   is_count "$val" || die "$v must be a positive integer, not '$val'"
 done
 for p in $PHASES; do
-  case $p in smtp|pop3|idle) ;; *) die "unknown phase '$p' (smtp, pop3, idle)" ;; esac
+  case $p in smtp|pop3|idle|imap) ;; *) die "unknown phase '$p' (smtp, pop3, idle, imap)" ;; esac
 done
 for v in $SMTP_SIZES $SMTP_CLIENTS $POP3_WINDOWS; do
   is_count "$v" || die "bad number '$v' in SMTP_SIZES/SMTP_CLIENTS/POP3_WINDOWS"
@@ -228,6 +230,14 @@ phase_idle() {
     done
     run=$((run + 1))
   done
+}
+
+# The IMAP benchmark starts servers of its own (on ports of its own) and
+# writes results/imap-latest.md and imap-latest.jsonl.
+phase_imap() {
+  PEER=$PEER POSTROOM=$POSTROOM RUNS=$RUNS RESULTS_DIR=$RESULTS_DIR \
+    IDLE_CONNS=${IMAP_IDLE_CONNS:-10000} sh "$BENCH_DIR/imap_run.sh" ||
+    echo "run.sh: the IMAP benchmark failed" >&2
 }
 
 # --- main --------------------------------------------------------------------

@@ -14,8 +14,8 @@ import os
 import time
 import unittest
 
-from imap_client import (ImapTestCase, Literal, flagset, imap_date, item,
-                         parse_imap_date, quote, sequence_after_expunges)
+from imap_client import (ImapTestCase, flagset, item,
+                         parse_imap_date, sequence_after_expunges)
 from postroom_harness import insecure_context, make_message, split_trace, unique
 
 CRLF = b"\r\n"

@@ -14,7 +14,7 @@ import datetime
 import email.utils
 import unittest
 
-from imap_client import ImapTestCase, Literal, quote
+from imap_client import MONTHS, ImapTestCase, Literal, quote
 
 UTC = datetime.timezone.utc
 
@@ -70,8 +70,8 @@ def D(y, m, d):
 
 
 def imap_day(d):
-    return d.strftime("%d-") + ("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()[d.month - 1]) \
-        + d.strftime("-%Y")
+    """A search date: "12-Jan-2026"."""
+    return "%02d-%s-%04d" % (d.day, MONTHS[d.month - 1], d.year)
 
 
 MSGS = [

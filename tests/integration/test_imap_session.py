@@ -12,7 +12,6 @@ folders that every new user has from the start.
 import imaplib
 import socket
 import ssl
-import time
 import unittest
 
 from imap_client import (SPECIAL_USE, ImapConn, ImapTestCase, Literal,

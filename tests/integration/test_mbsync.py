@@ -12,7 +12,6 @@ sync with no change must change nothing.
 """
 
 import os
-import re
 import shutil
 import subprocess
 import tempfile
