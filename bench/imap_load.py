@@ -615,7 +615,8 @@ async def run_idle(a):
 def report_rows(r):
     """(row name, value, higher is better) of one result."""
     if r.get("mode") == "mix":
-        return [("commands/s, %d clients" % r["clients"], r.get("cmds_per_s"), True)]
+        n = r["clients"]
+        return [("commands/s, %d client%s" % (n, "" if n == 1 else "s"), r.get("cmds_per_s"), True)]
     if r.get("mode") == "bigbox":
         n = "{:,}".format(r["messages"])
         return [("SELECT INBOX of %s messages, s" % n, r.get("select_median_s"), False),
