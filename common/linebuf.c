@@ -200,8 +200,12 @@ linebuf_next_line(struct linebuf *lb, const char **line_r, size_t *len_r,
 	if (lf == NULL) {
 		if (linebuf_room(lb) > 0)
 			return LINEBUF_NEED_MORE;
-		/* cap bytes and no LF: report once, then drop the rest of
-		 * this line as it arrives. */
+		/* cap bytes and no LF: report once (showing the start of
+		 * the line, so a caller can name it), then drop the rest of
+		 * this line as it arrives.  The bytes stay in place until
+		 * the next call that modifies the linebuf. */
+		*line_r = line;
+		*len_r = linebuf_pending(lb);
 		lb->start = lb->end;
 		lb->discarding = true;
 		return LINEBUF_TOO_LONG;

@@ -75,8 +75,9 @@ size_t linebuf_append(struct linebuf *lb, const void *p, size_t n);
  * modifies the linebuf (append, write_ptr, next_line, next_chunk, clear).
  *
  * LINEBUF_TOO_LONG is returned once when cap bytes are buffered without a
- * LF; the linebuf then silently discards input up to and including the next
- * LF and carries on with the line after it.
+ * LF, with *line_r and *len_r naming those first cap bytes (same lifetime,
+ * e.g. for reading a command tag); the linebuf then silently discards input
+ * up to and including the next LF and carries on with the line after it.
  */
 enum linebuf_result linebuf_next_line(struct linebuf *lb, const char **line_r,
     size_t *len_r, enum linebuf_eol *eol_r);

@@ -702,6 +702,12 @@ imap_input(struct imap_session *s)
 		if (r == LINEBUF_NEED_MORE)
 			break;
 		if (r == LINEBUF_TOO_LONG) {
+			/* A client waits for its tag: read it off the start
+			 * of the line when the line starts a command. */
+			if (s->tag == NULL && s->cmd_len == 0 &&
+			    s->append == NULL && !(s->flags & (IMAP_F_SASL |
+			    IMAP_F_IDLE | IMAP_F_DISCARD)))
+				s->tag = imap_peek_tag(line, len);
 			imap_line_error(s, "[TOOBIG] Command line too long");
 			continue;
 		}

@@ -193,6 +193,9 @@ START_TEST(test_too_long_lf_later)
 	ck_assert_uint_eq(linebuf_append(&lb, "0123456789abcdefXYZ", 19), 16);
 	ck_assert_int_eq(linebuf_next_line(&lb, &line, &len, &eol),
 	    LINEBUF_TOO_LONG);
+	/* The start of the line is shown, so a caller can name it. */
+	ck_assert_uint_eq(len, 16);
+	ck_assert(memcmp(line, "0123456789abcdef", 16) == 0);
 	/* Reported once only; later bytes of the same line vanish. */
 	ck_assert_int_eq(linebuf_next_line(&lb, &line, &len, &eol),
 	    LINEBUF_NEED_MORE);
