@@ -149,7 +149,8 @@ store_reply(struct imap_session *s, const struct store_op *op,
 		}
 		if (condstore)
 			imap_buf_printf(&s->out, "MODSEQ (%llu)",
-			    (unsigned long long)v->msgs[idx].modseq);
+			    (unsigned long long)imap_view_info(v,
+			    (size_t)idx)->modseq);
 		imap_buf_str(&s->out, ")\r\n");
 		if (s->out.len > IMAP_CHUNK)
 			imap_flush(s);

@@ -51,6 +51,8 @@ struct imap_fetch {
 	uint32_t	*seen;		/* uids just marked \Seen, ascending */
 	size_t		 n_seen;
 	bool		 missing;	/* a message could not be read */
+	bool		 needs_mime;	/* fetch_needs_mime(&req) */
+	bool		 needs_info;	/* more than UID and FLAGS */
 
 	/* A section being streamed. */
 	bool		 streaming;
@@ -106,7 +108,7 @@ imap_message_range(struct imap_session *s, ms_id message_id, uint64_t off,
 }
 
 struct imap_mime_part *
-imap_message_mime(struct imap_session *s, const struct imap_msg *m)
+imap_message_mime(struct imap_session *s, const struct imap_msg_info *m)
 {
 	struct ms_store *ms = imap_store(s);
 	struct imap_mime_parser *p;
@@ -189,15 +191,37 @@ static bool
 fetch_msg_begin(struct imap_session *s, struct imap_fetch *f)
 {
 	const struct imap_view *v = s->view;
-	const struct imap_msg *m = &v->msgs[f->idx];
+	const struct imap_msg_info *m = NULL;
 	const struct imap_fetch_req *req = &f->req;
 	struct imap_buf *b = &s->out;
 	const char *sep = "";
+	uint32_t uid = v->msgs[f->idx].uid;
 	char date[32];
 
+	/* FETCH 1:* (UID FLAGS), what clients sync with, needs only the
+	 * view: no catalog lookup, no printf. */
+	if (!f->needs_info) {
+		imap_buf_str(b, "* ");
+		imap_buf_uint(b, f->idx + 1);
+		imap_buf_str(b, " FETCH (");
+		if (req->items & IMAP_FETCH_UID) {
+			imap_buf_str(b, "UID ");
+			imap_buf_uint(b, uid);
+			sep = " ";
+		}
+		if ((req->items & IMAP_FETCH_FLAGS) || seen_now(f, uid)) {
+			imap_buf_str(b, sep);
+			imap_buf_str(b, "FLAGS ");
+			imap_view_put_flags(v, b, f->idx);
+		}
+		f->in_msg = true;
+		f->body_i = 0;
+		return true;
+	}
+	m = imap_view_info(v, f->idx);
 	if (req->changedsince > 0 && m->modseq <= req->changedsince)
 		return false;
-	if (fetch_needs_mime(req)) {
+	if (f->needs_mime) {
 		if ((f->mime = imap_message_mime(s, m)) == NULL) {
 			f->missing = true;
 			return false;
@@ -290,7 +314,7 @@ static bool
 fetch_header_fields(struct imap_session *s, struct imap_fetch *f,
     const struct imap_fetch_body *body, uint64_t off, uint64_t len)
 {
-	const struct imap_msg *m = &s->view->msgs[f->idx];
+	const struct imap_msg_info *m = imap_view_info(s->view, f->idx);
 	char *hdr, *out;
 	size_t out_len;
 	uint64_t poff = 0, plen;
@@ -321,7 +345,7 @@ static bool
 fetch_body(struct imap_session *s, struct imap_fetch *f,
     const struct imap_fetch_body *body, bool first)
 {
-	const struct imap_msg *m = &s->view->msgs[f->idx];
+	const struct imap_msg_info *m = imap_view_info(s->view, f->idx);
 	enum imap_mime_section which = IMAP_MIME_SECTION_BODY;
 	uint64_t off = 0, len = m->size;
 	char *data;
@@ -535,7 +559,7 @@ fetch_mark_seen(struct imap_session *s, struct imap_fetch *f, bool uid)
 
 		if (!(m->flags & (MS_FLAG_SEEN | IMAP_MSG_EXPUNGED)) &&
 		    (f->req.changedsince == 0 ||
-		    m->modseq > f->req.changedsince))
+		    imap_view_info(v, idx)->modseq > f->req.changedsince))
 			uids[n++] = m->uid;
 	}
 	if (n == 0)
@@ -583,6 +607,11 @@ imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 	f = xcalloc(1, sizeof(*f));
 	f->req = req;
 	f->set = set;
+	f->needs_mime = fetch_needs_mime(&req);
+	f->needs_info = f->needs_mime || req.n_bodies > 0 ||
+	    req.changedsince > 0 || (req.items & (IMAP_FETCH_INTERNALDATE |
+	    IMAP_FETCH_RFC822_SIZE | IMAP_FETCH_MODSEQ | IMAP_FETCH_ENVELOPE |
+	    IMAP_FETCH_BODY | IMAP_FETCH_BODYSTRUCTURE)) != 0;
 	imap_view_iter_init(&f->it, &f->set, cmd->uid);
 	s->fetch = f;
 	if (fetch_mark_seen(s, f, cmd->uid))

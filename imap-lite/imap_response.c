@@ -70,6 +70,19 @@ imap_buf_str(struct imap_buf *b, const char *s)
 }
 
 void
+imap_buf_uint(struct imap_buf *b, uint64_t v)
+{
+	char digits[20];
+	size_t n = sizeof(digits);
+
+	do {
+		digits[--n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	imap_buf_add(b, digits + n, sizeof(digits) - n);
+}
+
+void
 imap_buf_vprintf(struct imap_buf *b, const char *fmt, va_list ap)
 {
 	va_list ap2;

@@ -32,6 +32,7 @@
 struct search_msg {
 	struct imap_session *s;
 	const struct imap_msg *m;
+	const struct imap_msg_info *mi;	/* the shared facts of m */
 	size_t	 idx;
 	char	*hdr;		/* header block, NUL-terminated */
 	size_t	 hdr_len;
@@ -230,7 +231,7 @@ msg_header(struct search_msg *sm, size_t *len_r)
 		return sm->hdr;
 	}
 	sm->hdr_tried = true;
-	limit = sm->m->size < SEARCH_HEADER_MAX ? sm->m->size :
+	limit = sm->mi->size < SEARCH_HEADER_MAX ? sm->mi->size :
 	    SEARCH_HEADER_MAX;
 	while (have < limit) {
 		size_t want = limit - have < 8192 ? limit - have : 8192;
@@ -240,7 +241,7 @@ msg_header(struct search_msg *sm, size_t *len_r)
 			cap = (have + want + 1) * 2;
 			buf = xreallocarray(buf, cap, 1);
 		}
-		got = ms_message_read(imap_store(sm->s), sm->m->message_id,
+		got = ms_message_read(imap_store(sm->s), sm->mi->message_id,
 		    have, buf + have, want);
 		if (got <= 0) {
 			free(buf);
@@ -268,7 +269,7 @@ msg_mime(struct search_msg *sm)
 {
 	if (!sm->mime_tried) {
 		sm->mime_tried = true;
-		sm->mime = imap_message_mime(sm->s, sm->m);
+		sm->mime = imap_message_mime(sm->s, sm->mi);
 	}
 	return sm->mime;
 }
@@ -304,7 +305,7 @@ feed_range(struct search_msg *sm, uint64_t off, uint64_t len, enum cte kind,
 	while (len > 0 && !mt->found) {
 		size_t want = len < IMAP_CHUNK ? (size_t)len : IMAP_CHUNK;
 		ssize_t got = ms_message_read(imap_store(sm->s),
-		    sm->m->message_id, off, in, want);
+		    sm->mi->message_id, off, in, want);
 
 		if (got <= 0) {
 			ok = false;
@@ -336,14 +337,14 @@ body_walk(struct search_msg *sm, const struct imap_mime_part *p,
 			body_walk(sm, p->children[i], mt, depth + 1);
 		return;
 	}
-	hdr = imap_message_range(sm->s, sm->m->message_id, p->header_off,
+	hdr = imap_message_range(sm->s, sm->mi->message_id, p->header_off,
 	    (size_t)(p->body_off - p->header_off));
 	if (hdr == NULL)
 		return;
 	if (p->is_message) {
 		/* The encapsulated header is text of the message too. */
 		const struct imap_mime_part *inner = p->children[0];
-		char *ih = imap_message_range(sm->s, sm->m->message_id,
+		char *ih = imap_message_range(sm->s, sm->mi->message_id,
 		    inner->header_off, (size_t)(inner->body_off -
 		    inner->header_off));
 
@@ -474,13 +475,13 @@ sent_day(struct search_msg *sm)
 	size_t len;
 	int zone = 0;
 
-	t = sm->m->date;
+	t = sm->mi->date;
 	if ((hdr = msg_header(sm, &len)) != NULL &&
 	    (value = imap_mime_header_get(hdr, len, "Date")) != NULL) {
 		if (imap_mime_parse_date_tz(value, &t, &zone))
 			t += (int64_t)zone * 60;
 		else
-			t = sm->m->date;
+			t = sm->mi->date;
 		free(value);
 	}
 	return t - (((t % DAY) + DAY) % DAY);
@@ -507,8 +508,9 @@ static bool
 eval(struct search_msg *sm, const struct imap_search_key *k)
 {
 	const struct imap_msg *m = sm->m;
+	const struct imap_msg_info *mi = sm->mi;
 	const struct imap_view *v = sm->s->view;
-	int64_t day = (int64_t)m->date - (int64_t)(m->date % DAY);
+	int64_t day = (int64_t)mi->date - (int64_t)(mi->date % DAY);
 
 	switch (k->op) {
 	case IMAP_SK_ALL:
@@ -552,9 +554,9 @@ eval(struct search_msg *sm, const struct imap_search_key *k)
 	case IMAP_SK_SENTSINCE:
 		return sent_day(sm) >= (int64_t)k->num;
 	case IMAP_SK_LARGER:
-		return m->size > k->num;
+		return mi->size > k->num;
 	case IMAP_SK_SMALLER:
-		return m->size < k->num;
+		return mi->size < k->num;
 	case IMAP_SK_HEADER:
 		return header_match(sm, k->field, k->str);
 	case IMAP_SK_BODY:
@@ -562,7 +564,7 @@ eval(struct search_msg *sm, const struct imap_search_key *k)
 	case IMAP_SK_TEXT:
 		return body_match(sm, k->str, true);
 	case IMAP_SK_MODSEQ:
-		return m->modseq >= k->num;
+		return mi->modseq >= k->num;
 	}
 	return false;
 }
@@ -615,12 +617,12 @@ imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 	imap_buf_str(&s->out, "* SEARCH");
 	for (idx = 0; idx < v->n; idx++) {
 		sm = (struct search_msg){ .s = s, .m = &v->msgs[idx],
-		    .idx = idx };
+		    .mi = imap_view_info(v, idx), .idx = idx };
 		if (eval(&sm, root)) {
 			imap_buf_printf(&s->out, " %u", cmd->uid ?
 			    sm.m->uid : (uint32_t)idx + 1);
-			if (sm.m->modseq > max_modseq)
-				max_modseq = sm.m->modseq;
+			if (sm.mi->modseq > max_modseq)
+				max_modseq = sm.mi->modseq;
 		}
 		free(sm.hdr);
 		imap_mime_free(&sm.mime);

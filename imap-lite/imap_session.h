@@ -107,9 +107,25 @@ struct imap_cmd_def {
  * sequence number is its index + 1.  32 bytes: this array is most of what
  * a session with a big mailbox selected holds.
  */
+/*
+ * One message of a view: what this client has been told.  Kept small
+ * (8 bytes), since every session with a mailbox selected holds one per
+ * message; what is the same for every client is in imap_msg_info.
+ */
 struct imap_msg {
 	uint32_t uid;
 	uint32_t flags;		/* MS_FLAG_* | IMAP_MSG_* */
+};
+
+/*
+ * What the store says of a message: the same for every session, so kept
+ * once per selected mailbox (the catalog of imap_view.c) and shared by
+ * all its views.  Only modseq ever changes; it is the newest any session
+ * has seen.
+ */
+struct imap_msg_info {
+	uint32_t uid;
+	uint32_t refs;		/* views holding the uid; 0: a free slot */
 	uint32_t size;		/* stored bytes (messages stay far below 4 GiB) */
 	uint32_t date;		/* internal date, epoch seconds, clamped to 32 bits */
 	uint64_t modseq;
@@ -375,7 +391,7 @@ size_t imap_fetch_memory(const struct imap_fetch *f);
  * message cannot be read (expunged meanwhile).  Free with imap_mime_free.
  */
 struct imap_mime_part *imap_message_mime(struct imap_session *s,
-    const struct imap_msg *m);
+    const struct imap_msg_info *m);
 /* Bytes [off, off+len) of a message, malloc'ed; NULL on a read error or
  * a short message. */
 char *imap_message_range(struct imap_session *s, ms_id message_id,
@@ -406,6 +422,12 @@ void imap_view_close(struct imap_view **vp);
 int imap_view_sync(struct imap_session *s, bool allow_expunge);
 /* Index of uid, or -1. */
 ssize_t imap_view_find(const struct imap_view *v, uint32_t uid);
+/*
+ * The shared facts of message idx.  Valid until the session returns to
+ * the event loop (another session's SELECT may move the catalog).
+ */
+const struct imap_msg_info *imap_view_info(const struct imap_view *v,
+    size_t idx);
 /* Keywords of message idx ("" for none). */
 const char *imap_view_keywords(const struct imap_view *v, size_t idx);
 /* Set flags, keywords and modseq of message idx (from a STORE result). */

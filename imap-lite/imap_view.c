@@ -21,6 +21,13 @@
  * \Recent (RFC 3501 2.3.2) lives in the registry too: per mailbox the
  * highest uid some session has already announced as recent.  It is kept
  * in memory only, so after a restart nothing is recent until new mail.
+ *
+ * The registry also keeps, per mailbox, the catalog: one imap_msg_info
+ * (size, date, modseq, message id) per message any view holds, shared by
+ * all the views, so that a view itself costs 8 bytes a message and a
+ * thousand sessions on one big INBOX do not hold a thousand copies.  Each
+ * entry counts the views holding its uid; an entry no view holds is a free
+ * slot until the next squeeze, and the catalog goes with the last view.
  */
 #include "autoconfig.h"
 
@@ -35,12 +42,25 @@
 #include "mailstore/ms_imap.h"
 
 #define WATCH_BUCKETS	1024
+/* Free catalog slots are squeezed out once there are this many and they
+ * are a quarter of the catalog. */
+#define CATALOG_SQUEEZE	256
+
+/* The shared imap_msg_info of the messages the views hold, by uid. */
+struct imap_catalog {
+	struct imap_msg_info *e;
+	size_t		 n, cap;
+	size_t		 n_free;	/* entries with refs == 0 */
+	size_t		 hint;		/* where the last lookup ended */
+};
 
 /* A mailbox some session has selected (now or earlier). */
 struct imap_watch {
 	ms_id		 mailbox_id;
 	uint32_t	 recent_uid;	/* highest uid announced as \Recent */
 	LIST_HEAD(, imap_view) views;	/* sessions that have it selected */
+	size_t		 n_views;
+	struct imap_catalog cat;	/* empty while no view is open */
 	struct imap_watch *next;	/* hash chain */
 };
 
@@ -70,6 +90,127 @@ watch_get(ms_id id, uint32_t uidnext)
 		LIST_INIT(&(*wp)->views);
 	}
 	return *wp;
+}
+
+/* ------------------------------------------------------------ catalog */
+
+/* First catalog index whose uid is >= uid. */
+static size_t
+cat_lower_bound(const struct imap_catalog *c, uint32_t uid)
+{
+	size_t lo = 0, hi = c->n;
+
+	/* Views load and grow in uid order: the end is the usual place. */
+	if (c->n == 0 || c->e[c->n - 1].uid < uid)
+		return c->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->e[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* A view takes message m: count it, adding the entry if it is new. */
+static void
+cat_ref(struct imap_catalog *c, const struct ms_msg *m)
+{
+	size_t pos = cat_lower_bound(c, m->uid);
+	struct imap_msg_info *e;
+
+	if (pos < c->n && c->e[pos].uid == m->uid) {
+		e = &c->e[pos];
+		if (e->refs++ == 0)
+			c->n_free--;
+		if (m->modseq > e->modseq)
+			e->modseq = m->modseq;
+		return;
+	}
+	if (c->n == c->cap) {
+		c->cap = c->cap < 16 ? 16 : c->cap + c->cap / 2;
+		c->e = xreallocarray(c->e, c->cap, sizeof(*c->e));
+	}
+	memmove(&c->e[pos + 1], &c->e[pos], (c->n - pos) * sizeof(*c->e));
+	c->n++;
+	c->e[pos] = (struct imap_msg_info){
+		.uid = m->uid,
+		.refs = 1,
+		.size = m->size > UINT32_MAX ? UINT32_MAX : (uint32_t)m->size,
+		.date = m->internaldate < 0 ? 0 : m->internaldate > UINT32_MAX ?
+		    UINT32_MAX : (uint32_t)m->internaldate,
+		.modseq = m->modseq,
+		.message_id = m->message_id,
+	};
+}
+
+static struct imap_msg_info *
+cat_find(struct imap_catalog *c, uint32_t uid)
+{
+	size_t pos = c->hint;
+
+	/* FETCH and SEARCH walk in uid order: try where the last lookup
+	 * ended and the entry after it before searching. */
+	if (pos < c->n && c->e[pos].uid == uid)
+		return &c->e[pos];
+	if (++pos < c->n && c->e[pos].uid == uid) {
+		c->hint = pos;
+		return &c->e[pos];
+	}
+	pos = cat_lower_bound(c, uid);
+	if (pos < c->n && c->e[pos].uid == uid) {
+		c->hint = pos;
+		return &c->e[pos];
+	}
+	return NULL;
+}
+
+/* A view lets go of uid. */
+static void
+cat_unref(struct imap_catalog *c, uint32_t uid)
+{
+	struct imap_msg_info *e = cat_find(c, uid);
+
+	if (e != NULL && e->refs > 0 && --e->refs == 0)
+		c->n_free++;
+}
+
+/* Drop the free slots when there are enough of them to be worth a pass. */
+static void
+cat_squeeze(struct imap_catalog *c)
+{
+	size_t i, j = 0;
+
+	if (c->n_free < CATALOG_SQUEEZE || c->n_free < c->n / 4)
+		return;
+	for (i = 0; i < c->n; i++)
+		if (c->e[i].refs > 0)
+			c->e[j++] = c->e[i];
+	c->n = j;
+	c->n_free = 0;
+}
+
+static void
+cat_free(struct imap_catalog *c)
+{
+	free(c->e);
+	*c = (struct imap_catalog){ 0 };
+}
+
+const struct imap_msg_info *
+imap_view_info(const struct imap_view *v, size_t idx)
+{
+	const struct imap_msg_info *e;
+
+	e = cat_find(&v->watch->cat, v->msgs[idx].uid);
+	/* Every uid a view holds has its entry: a broken count is a bug
+	 * that would otherwise show as a wrong message. */
+	if (e == NULL)
+		fatalx("imap view: uid %u missing from the catalog",
+		    v->msgs[idx].uid);
+	return e;
 }
 
 /* The change hook: mark the views, wake the sessions in IDLE. */
@@ -256,11 +397,13 @@ imap_view_update(struct imap_view *v, size_t idx, uint32_t flags,
 {
 	struct imap_msg *m = &v->msgs[idx];
 
+	struct imap_msg_info *e = cat_find(&v->watch->cat, m->uid);
+
 	m->flags = (m->flags & ~IMAP_MSG_SYSTEM) | (flags & IMAP_MSG_SYSTEM);
 	if (kw_set(v, idx, keywords))
 		v->names_changed = true;
-	if (modseq > m->modseq)
-		m->modseq = modseq;
+	if (e != NULL && modseq > e->modseq)
+		e->modseq = modseq;
 }
 
 void
@@ -396,12 +539,8 @@ view_append(struct imap_view *v, const struct ms_msg *m, const char *keywords)
 	*im = (struct imap_msg){
 		.uid = m->uid,
 		.flags = m->flags & IMAP_MSG_SYSTEM,
-		.size = m->size > UINT32_MAX ? UINT32_MAX : (uint32_t)m->size,
-		.date = m->internaldate < 0 ? 0 : m->internaldate > UINT32_MAX ?
-		    UINT32_MAX : (uint32_t)m->internaldate,
-		.modseq = m->modseq,
-		.message_id = m->message_id,
 	};
+	cat_ref(&v->watch->cat, m);
 	return kw_set(v, v->n - 1, keywords);
 }
 
@@ -438,6 +577,11 @@ imap_view_open(struct imap_session *s, const struct ms_mailbox_info *mb,
 		v->cap = mb->messages + 8;
 		v->msgs = xreallocarray(NULL, v->cap, sizeof(*v->msgs));
 	}
+	/* Registered before loading: the messages go into the catalog. */
+	w = watch_get(mb->id, uidnext);
+	v->watch = w;
+	LIST_INSERT_HEAD(&w->views, v, entry);
+	w->n_views++;
 	rc = ms_mailbox_changes(ms, mb->id, 0, view_load_cb, NULL, v);
 	if (rc != MS_OK) {
 		v->s = NULL;
@@ -448,7 +592,6 @@ imap_view_open(struct imap_session *s, const struct ms_mailbox_info *mb,
 		uidnext = v->msgs[v->n - 1].uid + 1;
 	v->uidnext = uidnext;
 
-	w = watch_get(mb->id, uidnext);
 	for (i = 0; i < v->n; i++) {
 		if (v->msgs[i].uid > w->recent_uid) {
 			v->msgs[i].flags |= IMAP_MSG_RECENT;
@@ -457,8 +600,6 @@ imap_view_open(struct imap_session *s, const struct ms_mailbox_info *mb,
 	}
 	if (v->n > 0 && v->msgs[v->n - 1].uid > w->recent_uid)
 		w->recent_uid = v->msgs[v->n - 1].uid;
-	v->watch = w;
-	LIST_INSERT_HEAD(&w->views, v, entry);
 	v->exists = v->n;
 	v->recent_sent = v->n_recent;
 	*view_r = v;
@@ -473,8 +614,18 @@ imap_view_close(struct imap_view **vp)
 
 	if (v == NULL)
 		return;
-	if (v->watch != NULL)
+	if (v->watch != NULL) {
+		struct imap_watch *w = v->watch;
+
 		LIST_REMOVE(v, entry);
+		if (--w->n_views == 0)
+			cat_free(&w->cat);
+		else {
+			for (i = 0; i < v->n; i++)
+				cat_unref(&w->cat, v->msgs[i].uid);
+			cat_squeeze(&w->cat);
+		}
+	}
 	for (i = 0; i < v->n_kw; i++)
 		free(v->kw[i].kw);
 	for (i = 0; i < v->n_names; i++)
@@ -495,6 +646,10 @@ imap_view_memory(const struct imap_view *v)
 		return 0;
 	n = sizeof(*v) + v->cap * sizeof(*v->msgs) + v->n_kw * sizeof(*v->kw) +
 	    v->n_names * sizeof(*v->names);
+	/* This view's share of the catalog. */
+	if (v->watch != NULL && v->watch->n_views > 0)
+		n += v->watch->cat.cap * sizeof(*v->watch->cat.e) /
+		    v->watch->n_views;
 	for (i = 0; i < v->n_kw; i++)
 		n += strlen(v->kw[i].kw) + 1;
 	for (i = 0; i < v->n_names; i++)
@@ -543,6 +698,7 @@ view_compact(struct imap_session *s, bool silent)
 			imap_buf_printf(&s->out, "* %zu EXPUNGE\r\n", j + 1);
 		if (m->flags & IMAP_MSG_KEYWORDS)
 			(void)kw_set(v, i, NULL);
+		cat_unref(&v->watch->cat, m->uid);
 		if (m->flags & IMAP_MSG_RECENT)
 			v->n_recent--;
 		if (v->exists > 0)
@@ -552,6 +708,7 @@ view_compact(struct imap_session *s, bool silent)
 	}
 	v->n = j;
 	v->n_expunged = 0;
+	cat_squeeze(&v->watch->cat);
 	if (v->recent_sent > v->n_recent)
 		v->recent_sent = v->n_recent;
 	imap_flush(s);
@@ -590,9 +747,12 @@ sync_changed(void *arg, const struct ms_msg *m, const char *keywords)
 		if (!(im->flags & IMAP_MSG_CHANGED))
 			v->n_changed++;
 		im->flags |= IMAP_MSG_CHANGED;
+	} else {
+		struct imap_msg_info *e = cat_find(&v->watch->cat, m->uid);
+
+		if (e != NULL && m->modseq > e->modseq)
+			e->modseq = m->modseq;
 	}
-	if (m->modseq > im->modseq)
-		im->modseq = m->modseq;
 }
 
 static void
@@ -658,7 +818,7 @@ imap_view_sync(struct imap_session *s, bool allow_expunge)
 		imap_view_put_flags(v, &s->out, i);
 		if (s->flags & IMAP_F_CONDSTORE)
 			imap_buf_printf(&s->out, " MODSEQ (%llu)",
-			    (unsigned long long)m->modseq);
+			    (unsigned long long)imap_view_info(v, i)->modseq);
 		imap_buf_str(&s->out, ")\r\n");
 		if (s->out.len > IMAP_CHUNK)
 			imap_flush(s);

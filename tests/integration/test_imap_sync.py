@@ -155,6 +155,57 @@ class ImapSyncTests(ImapTestCase):
         self.assertEqual(len(r.of("EXPUNGE")), 2, r)
         self.assertEqual(a.uids(), [])
 
+    def test_sessions_share_one_mailbox_through_big_expunges(self):
+        # Sessions on one mailbox share what is the same for all of them
+        # (sizes, dates, where the bytes are); a session that has not yet
+        # been told of an expunge must still answer for its messages, and
+        # what the others dropped must not leak into anyone's answers.
+        addr, pw, msgs = self.user_with(400)
+        a, _ = self.selected(addr, pw)
+        b, _ = self.selected(addr, pw)
+        items = "(UID RFC822.SIZE INTERNALDATE)"
+        before = a.ok("FETCH", "1:*", items).fetches()
+        self.assertEqual(len(before), 400)
+        self.assertEqual(b.ok("FETCH", "1:*", items).fetches(), before)
+
+        b.ok("STORE", "1:300", "+FLAGS.SILENT", "(\\Deleted)")
+        b.ok("EXPUNGE")
+        # b renumbered; a may not yet: its message 1 is still the old one
+        self.assertEqual(b.ok("FETCH", "1:*", items).fetches(),
+                         {n - 300: v for n, v in before.items() if n > 300})
+        r = a.cmd("FETCH", "1,300,301", "(UID RFC822.SIZE BODY.PEEK[])")
+        self.assertIn(r.status, ("OK", "NO"), r)
+        got = r.fetches()
+        self.assertEqual(item(got[301], "UID"), item(before[301], "UID"))
+        self.assertTrue(item(got[301], "BODY[]").endswith(msgs[300]))
+        for n in (1, 300):
+            if n in got and "BODY[]" in got[n]:
+                self.assertEqual(item(got[n], "UID"), item(before[n], "UID"))
+                self.assertTrue(item(got[n], "BODY[]").endswith(msgs[n - 1]))
+        r = a.ok("NOOP")
+        self.assertEqual(len(r.of("EXPUNGE")), 300, r)
+        after = a.ok("FETCH", "1:*", items).fetches()
+        self.assertEqual(after, {n - 300: v for n, v in before.items() if n > 300})
+
+        # a third session opened after the expunge, and one that reopens
+        c, _ = self.selected(addr, pw)
+        self.assertEqual(c.ok("FETCH", "1:*", items).fetches(), after)
+        b.ok("UNSELECT")
+        b.ok("SELECT", "INBOX")
+        self.assertEqual(b.ok("FETCH", "1:*", items).fetches(), after)
+        # new mail after all that reaches every session with its own facts
+        new = make_message("after the expunge " + unique(), "tail\n")
+        uid = c.append_uid("INBOX", new)
+        for s in (a, b):
+            r = s.ok("NOOP")
+            self.assertEqual([x.number() for x in r.of("EXISTS")], [101], r)
+        for s in (a, b, c):
+            d = s.ok("FETCH", "101", "(UID BODY.PEEK[])").fetches()
+            self.assertEqual(int(item(d[101], "UID")), uid)
+            self.assertEqual(item(d[101], "BODY[]"), new)
+        for s in (a, b, c):
+            s.logout()
+
     # ------------------------------------------------------------ POP3
 
     def test_pop3_dele_vanishes_from_imap(self):

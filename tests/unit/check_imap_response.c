@@ -7,6 +7,8 @@
 #include "autoconfig.h"
 
 #include <check.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +87,35 @@ START_TEST(test_uidset)
 }
 END_TEST
 
+START_TEST(test_uint)
+{
+	static const uint64_t edges[] = { 0, 1, 9, 10, 99, 100, 4294967295u,
+	    4294967296u, UINT64_MAX };
+	struct imap_buf buf = { 0 };
+	char want[32];
+	uint64_t v;
+	size_t i;
+
+	ENC(imap_buf_uint(&b, 0), "0");
+	ENC(imap_buf_uint(&b, UINT64_MAX), "18446744073709551615");
+	/* Against printf: the edges, then a spread of magnitudes. */
+	for (i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+		imap_buf_reset(&buf, 0);
+		imap_buf_uint(&buf, edges[i]);
+		snprintf(want, sizeof(want), "%llu", (unsigned long long)edges[i]);
+		ck_assert_str_eq(buf.data, want);
+	}
+	for (v = 1; v < UINT64_MAX / 7; v = v * 7 + 3) {
+		imap_buf_reset(&buf, 0);
+		imap_buf_str(&buf, "x");
+		imap_buf_uint(&buf, v);
+		snprintf(want, sizeof(want), "x%llu", (unsigned long long)v);
+		ck_assert_str_eq(buf.data, want);
+	}
+	imap_buf_free(&buf);
+}
+END_TEST
+
 START_TEST(test_growth)
 {
 	struct imap_buf b = { 0 };
@@ -118,6 +149,7 @@ main(void)
 	tcase_add_test(tc, test_string_forms);
 	tcase_add_test(tc, test_quoted_bound);
 	tcase_add_test(tc, test_uidset);
+	tcase_add_test(tc, test_uint);
 	tcase_add_test(tc, test_growth);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -817,7 +817,7 @@ script_bad_input(void)
 	memcpy(longline, "B1 NOOP ", 8);
 	cl_write(c, longline, sizeof(longline) - 1);
 	cl_write(c, "\r\n", 2);
-	cl_expect(c, "* BAD [TOOBIG]");
+	cl_expect(c, "B1 BAD [TOOBIG]");
 	cl_write(c, "B2 NO\0OP\r\n", 10);
 	cl_expect(c, "B2 BAD NUL");
 	/* A literal bigger than a command may be: the client waits for
