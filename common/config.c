@@ -647,6 +647,28 @@ config_validate(const struct config *cfg)
 	return NULL;
 }
 
+/*
+ * A [listen] section names every listener: a role it leaves out is off,
+ * as if given an empty value, so that "smtp = 127.0.0.1:2525" alone does
+ * not also open the other six default ports.  Without [listen] keys, every
+ * role keeps its default.
+ */
+static void
+listen_only_named(struct cfg_parse *st)
+{
+	bool any = false;
+	size_t ki;
+
+	for (ki = 0; ki < N_KEYS; ki++)
+		if (cfg_keys[ki].kind == CFG_LISTEN && st->seen_line[ki] != 0)
+			any = true;
+	if (!any)
+		return;
+	for (ki = 0; ki < N_KEYS; ki++)
+		if (cfg_keys[ki].kind == CFG_LISTEN && st->seen_line[ki] == 0)
+			remove_role(st->cfg, (enum listener_role)cfg_keys[ki].min);
+}
+
 struct config *
 config_parse_string(const char *text, bool as_root, char **err_r)
 {
@@ -669,6 +691,7 @@ config_parse_string(const char *text, bool as_root, char **err_r)
 		config_free(&st.cfg);
 		return NULL;
 	}
+	listen_only_named(&st);
 	if ((verr = config_validate(st.cfg)) != NULL) {
 		*err_r = verr;
 		config_free(&st.cfg);

@@ -324,8 +324,20 @@ START_TEST(test_listen_lists)
 	ck_assert_int_eq(find_role(cfg, ROLE_SMTP, 1)->port, 2525);
 	ck_assert_str_eq(find_role(cfg, ROLE_SMTP, 2)->host, "192.0.2.1");
 	ck_assert_uint_eq(count_role(cfg, ROLE_POP3), 0);
-	ck_assert_uint_eq(count_role(cfg, ROLE_POP3S), 1);
 	ck_assert_uint_eq(count_role(cfg, ROLE_IMAP), 1);
+	/* Roles the section leaves out are off, not on their defaults. */
+	ck_assert_uint_eq(count_role(cfg, ROLE_POP3S), 0);
+	ck_assert_uint_eq(count_role(cfg, ROLE_SUBMISSION), 0);
+	ck_assert_uint_eq(count_role(cfg, ROLE_IMAPS), 0);
+	ck_assert_uint_eq(cfg->n_listeners, 4);
+	config_free(&cfg);
+
+	/* One role alone is exactly that one listener. */
+	cfg = config_parse_string("[listen]\nimaps = 127.0.0.1:1993\n", true,
+	    &err);
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert_uint_eq(cfg->n_listeners, 1);
+	ck_assert_int_eq(find_role(cfg, ROLE_IMAPS, 0)->port, 1993);
 	config_free(&cfg);
 }
 END_TEST
