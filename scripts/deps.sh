@@ -5,7 +5,7 @@ set -e
 PKGS="build-essential autoconf automake pkg-config clang
 libev-dev libssl-dev libsqlite3-dev libsasl2-dev libsasl2-modules
 check libinih-dev libcrypt-dev openssl sqlite3
-python3 swaks curl isync"
+python3 swaks curl isync fetchmail"
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
 missing=
