@@ -21,13 +21,17 @@ Modes (each prints one JSON object on stdout; progress goes to stderr):
            +FLAGS (\\Seen); SEARCH UNSEEN; APPEND a 4 KB message; UID STORE
            (the appended one) +FLAGS.SILENT (\\Deleted); EXPUNGE -- for
            --duration seconds.  Reports commands per second.  --procs spreads
-           the sessions over client processes.
+           the sessions over client processes; --loadgen BIN runs the same
+           cycle in BIN (imap_loadgen.c compiled) instead, one process that
+           costs far less CPU, and adds the server's CPU time to its report.
   bigbox   on a mailbox of --expect messages: a fresh session logs in, then
            SELECT INBOX and FETCH 1:* (UID FLAGS) are timed; --repeat times.
   idle     open --conns sessions (LOGIN, SELECT INBOX, IDLE) and report the
            growth of the server's memory (sum of PSS over its process tree)
            per session still open.
   report   medians and ratios of the JSON lines in FILE, as Markdown.
+  keep     the lines of FILE (earlier results) made by the --phases given,
+           each marked with the date of its run, for a run of other phases.
 
 Every network wait has a timeout and every loop a bound.
 """
@@ -450,7 +454,10 @@ async def run_mix_worker(a):
 
 
 def run_mix(a):
-    """Spread the clients over --procs worker processes started together."""
+    """Spread the clients over --procs worker processes started together,
+    or hand them all to the C client (--loadgen)."""
+    if a.loadgen:
+        return run_mix_loadgen(a)
     procs = max(1, min(a.procs, a.clients))
     groups = [list(range(1 + p, a.clients + 1, procs)) for p in range(procs)]
     pids = server_pids(a.pids_cmd)
@@ -480,7 +487,8 @@ def run_mix(a):
     cpu1 = cpu_seconds(server_pids(a.pids_cmd)) if pids else 0.0
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     total = sum(counts.values())
-    res = {"mode": "mix", "clients": a.clients, "procs": procs, "duration": a.duration,
+    res = {"mode": "mix", "client": "python", "clients": a.clients, "procs": procs,
+           "duration": a.duration,
            "commands": total, "cmds_per_s": round(total / a.duration, 1),
            "cycles_per_s": round(counts.get("expunge", 0) / a.duration, 1),
            "per_command": {k: {"n": counts.get(k, 0),
@@ -491,11 +499,37 @@ def run_mix(a):
            # the workers' CPU, logins and start-up included: on a small
            # machine the client competes with the server for the CPUs
            "client_cpu_s": round(ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime, 2)}
-    if pids:
-        res["server_cpu_s"] = round(cpu1 - cpu0, 2)
-        res["server_cpu_ms_per_cmd"] = round(1000 * (cpu1 - cpu0) / total, 3) if total else None
+    add_server_cpu(res, pids, cpu1 - cpu0)
     for e in errors[:5]:
         log(e)
+    return res
+
+
+def add_server_cpu(res, pids, cpu_s):
+    """The server's CPU over a mix run, in all and per counted command."""
+    if pids:
+        total = res["commands"]
+        res["server_cpu_s"] = round(cpu_s, 2)
+        res["server_cpu_ms_per_cmd"] = round(1000 * cpu_s / total, 3) if total else None
+
+
+def run_mix_loadgen(a):
+    """The mix through the C client: it prints the same report (its own
+    CPU included) and the server's CPU is measured around it, here."""
+    cmd = [a.loadgen, "--host", a.host, "--port", str(a.port), "--user-fmt", a.user_fmt,
+           "--password", a.password, "--clients", str(a.clients),
+           "--duration", str(a.duration), "--size", str(a.size), "--seed", str(a.seed),
+           "--timeout", str(a.timeout)]
+    pids = server_pids(a.pids_cmd)
+    cpu0 = cpu_seconds(pids)
+    # its error texts go straight to our stderr
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, check=False,
+                       timeout=a.duration + 10 * a.timeout + 60)
+    if r.returncode != 0:
+        raise SystemExit("%s: %s failed (exit %d)" % (PROG, a.loadgen, r.returncode))
+    cpu1 = cpu_seconds(server_pids(a.pids_cmd)) if pids else 0.0
+    res = json.loads(r.stdout)
+    add_server_cpu(res, pids, cpu1 - cpu0)
     return res
 
 
@@ -631,6 +665,34 @@ def report_rows(r):
     return []
 
 
+PHASE_MODES = {"mix": ("mix",), "big": ("fill", "bigbox"), "idle": ("idle",)}
+
+
+def run_keep(a):
+    """The results of the given phases from an earlier file, so that a run
+    of other phases still reports them.  Each keeps "kept_from", the date
+    of the run that measured it: from the line itself when it was kept
+    before, else from the date in that run's Markdown report (--md)."""
+    date = None
+    if a.md and os.path.exists(a.md):
+        with open(a.md) as f:
+            for line in f:
+                if line.startswith("- date: "):
+                    date = line[len("- date: "):].strip()
+                    break
+    modes = {m for p in a.phases for m in PHASE_MODES[p]}
+    out = []
+    with open(a.file) as f:
+        for line in f:
+            if not line.strip().startswith("{"):
+                continue
+            r = json.loads(line)
+            if r.get("mode") in modes:
+                r.setdefault("kept_from", date or "an earlier run")
+                out.append(json.dumps(r))
+    return "".join(x + "\n" for x in out)
+
+
 def run_report(a):
     with open(a.file) as f:
         rows = [json.loads(l) for l in f if l.strip().startswith("{")]
@@ -650,6 +712,12 @@ def run_report(a):
     for k in ("date", "machine", "software", "settings", "duration"):
         if k in meta:
             out.append("- %s: %s" % (k, meta[k]))
+    kept = {}
+    for r in rows:
+        if "kept_from" in r:
+            kept.setdefault(r["kept_from"], set()).add(r.get("mode"))
+    for date, modes in sorted(kept.items()):
+        out.append("- kept from the run of %s: the %s results" % (date, ", ".join(sorted(modes))))
     out += ["", "| Workload | Postroom | Dovecot | Postroom advantage |", "|---|---|---|---|"]
     for name in order:
         med = {}
@@ -732,6 +800,8 @@ def parse_args(argv):
     sp.add_argument("--clients", type=int, default=1)
     sp.add_argument("--duration", type=float, default=10.0)
     sp.add_argument("--procs", type=int, default=1)
+    sp.add_argument("--loadgen", default=None,
+                    help="the compiled imap_loadgen.c, to run the mix instead of Python")
     sp = sub.add_parser("mix-worker", parents=[common])
     sp.add_argument("--clients", type=int, default=1)
     sp.add_argument("--duration", type=float, required=True)
@@ -745,6 +815,10 @@ def parse_args(argv):
     sp.add_argument("--conns", type=int, default=1000)
     sp.add_argument("--parallel", type=int, default=50)
     sp.add_argument("--settle", type=float, default=3.0)
+    sp = sub.add_parser("keep")
+    sp.add_argument("file")
+    sp.add_argument("--md", default=None, help="the Markdown report of that file's run")
+    sp.add_argument("--phases", nargs="+", choices=sorted(PHASE_MODES), required=True)
     sp = sub.add_parser("report")
     sp.add_argument("file")
     sp.add_argument("--meta", default=None)
@@ -754,6 +828,9 @@ def parse_args(argv):
 
 def main(argv):
     a = parse_args(argv)
+    if a.mode == "keep":
+        sys.stdout.write(run_keep(a))
+        return 0
     if a.mode == "report":
         text = run_report(a)
         if a.markdown:

@@ -3,9 +3,11 @@
 # imap_run.sh: the IMAP benchmark in one command.  Starts the peer (Dovecot,
 # through peer/peer-up) and a private postroomd with IMAP listeners side by
 # side on loopback with temporary data, measures both with the same client
-# (imap_load.py), alternating the servers from run to run, and writes the
-# medians with their ratio to results/imap-latest.md and .jsonl.  Both
-# servers are stopped by PID and the temporary data removed on exit.
+# (imap_load.py; for the mix imap_loadgen.c, compiled here), alternating the
+# servers from run to run, and writes the medians with their ratio to
+# results/imap-latest.md and .jsonl.  Results of the phases not run this time
+# are kept from the previous files.  Both servers are stopped by PID and the
+# temporary data removed on exit.
 #
 #   sudo bench/imap_run.sh                    peer + Postroom built in the repo
 #   sudo POSTROOM=/path/to/build bench/imap_run.sh
@@ -15,26 +17,26 @@
 # Workloads (PHASES, default "mix big idle"):
 #   mix   commands per second with MIX_CLIENTS sessions (each its own user,
 #         whose INBOX holds PREP_MSGS messages), MIX_DURATION seconds, RUNS
-#         runs per server
+#         runs per server.  The client is imap_loadgen.c, one process in C
+#         (compiled with CC, default cc), so that on a small machine the
+#         client leaves the CPUs to the server; MIX_CLIENT=python runs the
+#         same cycle in imap_load.py over MIX_PROCS processes instead.
 #   big   SELECT and FETCH 1:* (UID FLAGS) on an INBOX of BIG_MSGS messages
 #         (delivered over SMTP to Postroom, over LMTP to Dovecot), BIG_REPEAT
 #         sessions
 #   idle  server memory per session with IDLE_CONNS sessions in IDLE, logged
 #         in as the users round robin (INBOXes of PREP_MSGS or no messages)
-# Other settings: MIX_PROCS, BIG_SIZE, IDLE_PARALLEL, ports PEER_*_PORT and
+# Other settings: BIG_SIZE, IDLE_PARALLEL, ports PEER_*_PORT and
 # PR_*_PORT, RESULTS_DIR, KEEP=1.
 set -eu
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
-REPO_DIR=$(dirname "$BENCH_DIR")
 # shellcheck source=bench/common.sh
 . "$BENCH_DIR/common.sh"
-
-PEER=${PEER:-yes}
-POSTROOM=${POSTROOM:-$REPO_DIR}
-RUNS=${RUNS:-3}
+bench_defaults
 PHASES=${PHASES:-"mix big idle"}
 MIX_CLIENTS=${MIX_CLIENTS:-"1 10 50"}
 MIX_DURATION=${MIX_DURATION:-10}
+MIX_CLIENT=${MIX_CLIENT:-c}
 MIX_PROCS=${MIX_PROCS:-2}
 PREP_MSGS=${PREP_MSGS:-200}
 BIG_MSGS=${BIG_MSGS:-100000}
@@ -42,41 +44,21 @@ BIG_SIZE=${BIG_SIZE:-2048}
 BIG_REPEAT=${BIG_REPEAT:-4}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 IDLE_PARALLEL=${IDLE_PARALLEL:-50}
-RESULTS_DIR=${RESULTS_DIR:-$BENCH_DIR/results}
-# ports of their own, so that bench/run.sh may run at another time
-# without a clash over leftovers
-PEER_SMTP_PORT=${PEER_SMTP_PORT:-14025}
-PEER_POP3_PORT=${PEER_POP3_PORT:-14110}
-PEER_IMAP_PORT=${PEER_IMAP_PORT:-14143}
-PEER_LMTP_PORT=${PEER_LMTP_PORT:-14024}
-PR_SMTP_PORT=${PR_SMTP_PORT:-15025}
-PR_IMAP_PORT=${PR_IMAP_PORT:-15143}
 LOAD="$PYTHON $BENCH_DIR/imap_load.py"
 export PYTHONDONTWRITEBYTECODE=1
 
-is_count() { case $1 in ''|*[!0-9]*) return 1 ;; *) [ "$1" -ge 1 ] ;; esac; }
-for v in RUNS MIX_DURATION MIX_PROCS PREP_MSGS BIG_MSGS BIG_SIZE BIG_REPEAT IDLE_CONNS \
-         IDLE_PARALLEL; do
-  eval "val=\$$v"
-  # shellcheck disable=SC2154 # set by the eval above
-  is_count "$val" || die "$v must be a positive integer, not '$val'"
-done
-for v in $MIX_CLIENTS; do is_count "$v" || die "bad number '$v' in MIX_CLIENTS"; done
+# ports of their own, so that bench/run.sh may run at another time
+# without a clash over leftovers
+bench_ports 14 15
+check_counts RUNS MIX_DURATION MIX_PROCS PREP_MSGS BIG_MSGS BIG_SIZE BIG_REPEAT IDLE_CONNS \
+  IDLE_PARALLEL
+check_count_lists MIX_CLIENTS
 [ "$BIG_REPEAT" -ge 2 ] || die "BIG_REPEAT must be at least 2 (the first session is reported apart)"
-
-SERVERS=
-[ "$PEER" = yes ] && SERVERS=peer
-if [ "$POSTROOM" != none ]; then
-  POSTROOM=$(cd "$POSTROOM" 2>/dev/null && pwd) || die "no directory $POSTROOM"
-  if [ ! -x "$POSTROOM/postroomd" ] || [ ! -x "$POSTROOM/postroom" ]; then
-    die "no postroomd/postroom in $POSTROOM (build first, or POSTROOM=none)"
-  fi
-  SERVERS="$SERVERS postroom"
-fi
-[ -n "$SERVERS" ] || die "nothing to measure (PEER=no and POSTROOM=none)"
-if [ "$PEER" = yes ] && [ "$(id -u)" != 0 ]; then
-  die "the peer needs root (or PEER=no)"
-fi
+for p in $PHASES; do
+  case $p in mix|big|idle) ;; *) die "unknown phase '$p' (mix, big, idle)" ;; esac
+done
+case $MIX_CLIENT in c|python) ;; *) die "MIX_CLIENT is c or python, not '$MIX_CLIENT'" ;; esac
+bench_servers
 # the users the mix needs, plus the one holding the big mailbox
 max_clients=1
 for c in $MIX_CLIENTS; do [ "$c" -gt "$max_clients" ] && max_clients=$c; done
@@ -84,21 +66,23 @@ for c in $MIX_CLIENTS; do [ "$c" -gt "$max_clients" ] && max_clients=$c; done
 # shellcheck disable=SC2059 # USER_FMT is a printf template on purpose
 BIG_USER=$(printf "$USER_FMT" "$NUSERS")
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/postroom-imapbench.XXXXXX")
-chmod 755 "$WORK"
-RESULTS=$WORK/results.jsonl
-: > "$RESULTS"
-PEER_STARTED=0
-PR_STARTED=0
+bench_workdir postroom-imapbench
 PR_DIR=$WORK/postroom
 PR_PID=
 
-# --- servers ---------------------------------------------------------------
+# The mix client: compiled outside the project's build, so that the
+# benchmark needs nothing but a C compiler.
+LOADGEN_BIN=
+if [ "$MIX_CLIENT" = c ] && case " $PHASES " in *" mix "*) true ;; *) false ;; esac; then
+  LOADGEN_BIN=$WORK/imap_loadgen
+  ${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror -o "$LOADGEN_BIN" "$BENCH_DIR/imap_loadgen.c" ||
+    die "cannot compile imap_loadgen.c (MIX_CLIENT=python runs the mix without it)"
+fi
 
-peer_up() {
-  PEER_DIR=$WORK/peer SMTP_PORT=$PEER_SMTP_PORT POP3_PORT=$PEER_POP3_PORT \
-    IMAP_PORT=$PEER_IMAP_PORT LMTP_PORT=$PEER_LMTP_PORT "$BENCH_DIR/peer/peer-up" >&2
-  PEER_STARTED=1
+# --- servers (peer_up and peer_down are in common.sh) ------------------------
+
+# peer_raise_limits: Dovecot restarted with room for IDLE_CONNS sessions
+peer_raise_limits() {
   # Capacity for IDLE_CONNS logged-in sessions: one imap process each, and
   # each of them a client of the log, anvil and stats services.
   conf=$WORK/peer/dovecot/dovecot.conf
@@ -123,9 +107,6 @@ CONF
   (ulimit -n "$(ulimit -Hn)" && dovecot -c "$conf") || die "peer Dovecot did not restart"
   wait_port "$PEER_IMAP_PORT" || die "peer IMAP not back after the restart"
   wait_port "$PEER_LMTP_PORT" || die "peer LMTP not back after the restart"
-}
-peer_down() {
-  PEER_DIR=$WORK/peer KEEP_DATA=$1 "$BENCH_DIR/peer/peer-down" >&2 && PEER_STARTED=0
 }
 peer_pids_cmd() { echo "cat $WORK/peer/dovecot/run/master.pid"; }
 
@@ -195,21 +176,6 @@ postroom_pids_cmd() { echo "echo $PR_PID"; }
 
 port_of() { if [ "$1" = peer ]; then echo "$PEER_IMAP_PORT"; else echo "$PR_IMAP_PORT"; fi; }
 
-cleanup() {
-  trap - EXIT INT TERM
-  [ $PR_STARTED = 1 ] && postroom_down "${KEEP:-0}"
-  [ $PEER_STARTED = 1 ] && peer_down "${KEEP:-0}"
-  if [ "${KEEP:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-order() {
-  if [ $(($1 % 2)) = 1 ]; then echo "$SERVERS"; else
-    r=; for s in $SERVERS; do r="$s $r"; done; echo "$r"
-  fi
-}
-
 # measure SERVER TAG MODE ARGS...: one imap_load run, appended to the results
 measure() {
   _srv=$1 _tag=$2 _mode=$3
@@ -230,12 +196,14 @@ phase_mix() {
     $LOAD prepare --port "$(port_of "$s")" --users "$max_clients" --count "$PREP_MSGS" \
       --size 4096 >&2 || die "$s: cannot prepare the mailboxes"
   done
+  if [ -n "$LOADGEN_BIN" ]; then copt=--loadgen cval=$LOADGEN_BIN
+  else copt=--procs cval=$MIX_PROCS; fi
   run=1
   while [ $run -le "$RUNS" ]; do
     for clients in $MIX_CLIENTS; do
       for s in $(order $run); do
         measure "$s" "mix-c$clients" mix --clients "$clients" --duration "$MIX_DURATION" \
-          --procs "$MIX_PROCS"
+          "$copt" "$cval"
       done
     done
     run=$((run + 1))
@@ -273,26 +241,28 @@ phase_idle() {
 # --- main --------------------------------------------------------------------
 
 t0=$(date +%s)
-for s in $SERVERS; do "${s}_up"; done
-for p in $PHASES; do
-  case $p in
-    mix|big|idle) "phase_$p" ;;
-    *) die "unknown phase '$p' (mix, big, idle)" ;;
-  esac
-done
+servers_up
+case " $SERVERS " in *" peer "*) peer_raise_limits ;; esac
+for p in $PHASES; do "phase_$p"; done
 t1=$(date +%s)
 
-postroom_version=none
-[ "$POSTROOM" != none ] && postroom_version=$("$POSTROOM/postroomd" --version 2>/dev/null | head -n 1)
 mkdir -p "$RESULTS_DIR"
-BENCH_META_DATE=$(date -u '+%Y-%m-%d %H:%M UTC') \
-BENCH_META_MACHINE="$(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM, $(uname -sr)" \
-BENCH_META_SOFTWARE="postroomd: $postroom_version; Dovecot $(dovecot --version 2>/dev/null || echo -); $($PYTHON --version 2>&1)" \
-BENCH_META_SETTINGS="RUNS=$RUNS PHASES='$PHASES' MIX_CLIENTS='$MIX_CLIENTS' MIX_DURATION=${MIX_DURATION}s MIX_PROCS=$MIX_PROCS PREP_MSGS=$PREP_MSGS BIG_MSGS=$BIG_MSGS BIG_SIZE=$BIG_SIZE BIG_REPEAT=$BIG_REPEAT IDLE_CONNS=$IDLE_CONNS" \
-BENCH_META_DURATION="$((t1 - t0)) s" \
-  "$PYTHON" -c 'import json, os
-keys = ("date", "machine", "software", "settings", "duration")
-print(json.dumps({k: os.environ["BENCH_META_" + k.upper()] for k in keys}))' > "$WORK/meta.json"
+software="postroomd: $(postroom_version); Dovecot $(dovecot --version 2>/dev/null || echo -); $($PYTHON --version 2>&1)"
+[ -n "$LOADGEN_BIN" ] && software="$software; mix client built by $(${CC:-cc} --version | head -n 1)"
+bench_meta "$software" \
+  "RUNS=$RUNS PHASES='$PHASES' MIX_CLIENTS='$MIX_CLIENTS' MIX_DURATION=${MIX_DURATION}s MIX_CLIENT=$MIX_CLIENT MIX_PROCS=$MIX_PROCS PREP_MSGS=$PREP_MSGS BIG_MSGS=$BIG_MSGS BIG_SIZE=$BIG_SIZE BIG_REPEAT=$BIG_REPEAT IDLE_CONNS=$IDLE_CONNS" \
+  $((t1 - t0)) > "$WORK/meta.json"
+# The phases not run this time keep their results from the previous
+# files, each marked with the date of the run that measured it.
+keep=
+for p in mix big idle; do
+  case " $PHASES " in *" $p "*) ;; *) keep="$keep $p" ;; esac
+done
+if [ -n "$keep" ] && [ -f "$RESULTS_DIR/imap-latest.jsonl" ]; then
+  # shellcheck disable=SC2086 # $keep is a list of phases
+  $LOAD keep "$RESULTS_DIR/imap-latest.jsonl" --md "$RESULTS_DIR/imap-latest.md" \
+    --phases $keep >> "$RESULTS" || die "cannot read the previous results"
+fi
 cp "$RESULTS" "$RESULTS_DIR/imap-latest.jsonl"
 echo
 $LOAD report "$RESULTS" --meta "$WORK/meta.json" --markdown "$RESULTS_DIR/imap-latest.md"

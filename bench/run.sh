@@ -23,13 +23,9 @@
 # shellcheck disable=SC2016 # '"$SMTP_PORT"' etc. are expanded by measure()
 set -eu
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
-REPO_DIR=$(dirname "$BENCH_DIR")
 # shellcheck source=bench/common.sh
 . "$BENCH_DIR/common.sh"
-
-PEER=${PEER:-yes}
-POSTROOM=${POSTROOM:-$REPO_DIR}
-RUNS=${RUNS:-3}
+bench_defaults
 SMTP_DURATION=${SMTP_DURATION:-5}
 SMTP_SIZES=${SMTP_SIZES:-"4096 65536"}
 SMTP_CLIENTS=${SMTP_CLIENTS:-"1 10 50"}
@@ -42,65 +38,21 @@ POP3_PASSES=${POP3_PASSES:-5}
 IDLE_CONNS=${IDLE_CONNS:-1000}
 IDLE_RUNS=${IDLE_RUNS:-1}
 PHASES=${PHASES:-"smtp pop3 idle"}
-RESULTS_DIR=${RESULTS_DIR:-$BENCH_DIR/results}
-PEER_SMTP_PORT=${PEER_SMTP_PORT:-10025}
-PEER_POP3_PORT=${PEER_POP3_PORT:-10110}
-PEER_IMAP_PORT=${PEER_IMAP_PORT:-10143}
-PEER_LMTP_PORT=${PEER_LMTP_PORT:-10024}
-PR_SMTP_PORT=${PR_SMTP_PORT:-11025}
-PR_POP3_PORT=${PR_POP3_PORT:-11110}
 LOADGEN="$PYTHON $BENCH_DIR/loadgen.py"
 export PYTHONDONTWRITEBYTECODE=1
 
-is_count() { case $1 in ''|*[!0-9]*) return 1 ;; *) [ "$1" -ge 1 ] ;; esac; }
-for v in RUNS SMTP_DURATION SMTP_PER_CONN SMTP_PROCS POP3_MSGS POP3_SIZE POP3_PASSES \
-         IDLE_CONNS IDLE_RUNS; do
-  eval "val=\$$v"
-  # shellcheck disable=SC2154 # set by the eval above
-  is_count "$val" || die "$v must be a positive integer, not '$val'"
-done
+bench_ports 10 11
+check_counts RUNS SMTP_DURATION SMTP_PER_CONN SMTP_PROCS POP3_MSGS POP3_SIZE POP3_PASSES \
+  IDLE_CONNS IDLE_RUNS
+check_count_lists SMTP_SIZES SMTP_CLIENTS POP3_WINDOWS
 for p in $PHASES; do
   case $p in smtp|pop3|idle|imap) ;; *) die "unknown phase '$p' (smtp, pop3, idle, imap)" ;; esac
 done
-for v in $SMTP_SIZES $SMTP_CLIENTS $POP3_WINDOWS; do
-  is_count "$v" || die "bad number '$v' in SMTP_SIZES/SMTP_CLIENTS/POP3_WINDOWS"
-done
+bench_servers
+bench_workdir postroom-bench
 
-SERVERS=
-[ "$PEER" = yes ] && SERVERS=peer
-if [ "$POSTROOM" != none ]; then
-  POSTROOM=$(cd "$POSTROOM" 2>/dev/null && pwd) || die "no directory $POSTROOM"
-  if [ ! -x "$POSTROOM/postroomd" ] || [ ! -x "$POSTROOM/postroom" ]; then
-    die "no postroomd/postroom in $POSTROOM (build first, or POSTROOM=none)"
-  fi
-  SERVERS="$SERVERS postroom"
-fi
-[ -n "$SERVERS" ] || die "nothing to measure (PEER=no and POSTROOM=none)"
-if [ "$PEER" = yes ] && [ "$(id -u)" != 0 ]; then
-  die "the peer needs root (or PEER=no)"
-fi
-command -v "$PYTHON" >/dev/null || die "needs $PYTHON"
+# --- servers (peer_up and peer_down are in common.sh) ------------------------
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/postroom-bench.XXXXXX")
-chmod 755 "$WORK"    # the servers' unprivileged users must reach their dirs
-RESULTS=$WORK/results.jsonl
-: > "$RESULTS"
-PEER_STARTED=0
-PR_STARTED=0
-
-# --- servers ---------------------------------------------------------------
-
-# The *_STARTED flags are set before a server starts: a signal that
-# arrives meanwhile runs the cleanup only after the up script returned, and
-# the down scripts do nothing when nothing runs.
-peer_up() {
-  PEER_STARTED=1
-  PEER_DIR=$WORK/peer SMTP_PORT=$PEER_SMTP_PORT POP3_PORT=$PEER_POP3_PORT \
-    IMAP_PORT=$PEER_IMAP_PORT LMTP_PORT=$PEER_LMTP_PORT "$BENCH_DIR/peer/peer-up"
-}
-peer_down() {  # $1: keep the data (1) or not (0)
-  PEER_DIR=$WORK/peer KEEP_DATA=$1 "$BENCH_DIR/peer/peer-down" && PEER_STARTED=0
-}
 postroom_up() {
   PR_STARTED=1
   PR_DIR=$WORK/postroom POSTROOM_BUILD=$POSTROOM SMTP_PORT=$PR_SMTP_PORT \
@@ -109,39 +61,15 @@ postroom_up() {
 postroom_down() {
   PR_DIR=$WORK/postroom KEEP_DATA=$1 "$BENCH_DIR/postroom/postroom-down" && PR_STARTED=0
 }
-servers_up() {
-  for s in $SERVERS; do "${s}_up"; done
-}
 servers_restart() {
   for s in $SERVERS; do "${s}_down" 1; "${s}_up"; done
 }
-
-cleanup() {
-  trap - EXIT INT TERM
-  [ $PR_STARTED = 1 ] && postroom_down "${KEEP:-0}"
-  [ $PEER_STARTED = 1 ] && peer_down "${KEEP:-0}"
-  if [ "${KEEP:-0}" = 1 ]; then
-    echo "kept $WORK"
-  else
-    rm -rf "$WORK"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 envfile() {
   case $1 in
     peer) echo "$WORK/peer/peer.env" ;;
     postroom) echo "$WORK/postroom/postroom.env" ;;
   esac
-}
-
-# order RUN: the servers in the order of this run; it alternates so that
-# neither always runs first (page cache, CPU frequency, background noise).
-order() {
-  if [ $(($1 % 2)) = 1 ]; then echo "$SERVERS"; else
-    r=; for s in $SERVERS; do r="$s $r"; done; echo "$r"
-  fi
 }
 
 # measure SERVER TAG MODE ARGS...: one loadgen run in the server's
@@ -247,19 +175,11 @@ servers_up
 for p in $PHASES; do "phase_$p"; done
 t1=$(date +%s)
 
-version() { "$@" 2>/dev/null | head -n 1 || true; }
-postroom_version="postroomd not run"
-[ "$POSTROOM" != none ] && postroom_version=$(version "$POSTROOM/postroomd" --version)
 mkdir -p "$RESULTS_DIR"
-BENCH_META_DATE=$(date -u '+%Y-%m-%d %H:%M UTC') \
-BENCH_META_MACHINE="$(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM, $(uname -sr)" \
-BENCH_META_SOFTWARE="$postroom_version; Postfix $(postconf -h mail_version 2>/dev/null || echo -); Dovecot $(dovecot --version 2>/dev/null || echo -); $($PYTHON --version 2>&1)" \
-BENCH_META_SETTINGS="RUNS=$RUNS SMTP_DURATION=${SMTP_DURATION}s SMTP_SIZES='$SMTP_SIZES' SMTP_CLIENTS='$SMTP_CLIENTS' SMTP_PER_CONN=$SMTP_PER_CONN SMTP_PROCS=$SMTP_PROCS POP3_MSGS=$POP3_MSGS POP3_SIZE=$POP3_SIZE POP3_WINDOWS='$POP3_WINDOWS' POP3_PASSES=$POP3_PASSES IDLE_CONNS=$IDLE_CONNS IDLE_RUNS=$IDLE_RUNS PHASES='$PHASES'" \
-BENCH_META_DURATION="$((t1 - t0)) s" \
-  "$PYTHON" -c 'import json, os
-keys = ("date", "machine", "software", "settings", "duration")
-print(json.dumps({"meta": {k: os.environ["BENCH_META_" + k.upper()]
-                           for k in keys}}))' >> "$RESULTS"
+meta=$(bench_meta "$(postroom_version); Postfix $(postconf -h mail_version 2>/dev/null || echo -); Dovecot $(dovecot --version 2>/dev/null || echo -); $($PYTHON --version 2>&1)" \
+  "RUNS=$RUNS SMTP_DURATION=${SMTP_DURATION}s SMTP_SIZES='$SMTP_SIZES' SMTP_CLIENTS='$SMTP_CLIENTS' SMTP_PER_CONN=$SMTP_PER_CONN SMTP_PROCS=$SMTP_PROCS POP3_MSGS=$POP3_MSGS POP3_SIZE=$POP3_SIZE POP3_WINDOWS='$POP3_WINDOWS' POP3_PASSES=$POP3_PASSES IDLE_CONNS=$IDLE_CONNS IDLE_RUNS=$IDLE_RUNS PHASES='$PHASES'" \
+  $((t1 - t0)))
+printf '{"meta": %s}\n' "$meta" >> "$RESULTS"
 cp "$RESULTS" "$RESULTS_DIR/latest.jsonl"
 echo
 "$PYTHON" "$BENCH_DIR/report.py" "$RESULTS" --markdown "$RESULTS_DIR/latest.md"
