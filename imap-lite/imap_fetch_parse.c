@@ -394,9 +394,13 @@ parse_modifiers(const struct imap_arg *mods, struct imap_fetch_req *req,
 		if (strcasecmp(m->str, "CHANGEDSINCE") == 0) {
 			if (changedsince)
 				return fail(error_r, "Duplicate CHANGEDSINCE");
+			/* RFC 7162 asks for a non-zero mod-sequence, but
+			 * Thunderbird sends CHANGEDSINCE 0 to mean "all of
+			 * them" (as servers answer it), so 0 is accepted: no
+			 * filter, MODSEQ still returned. */
 			if (i + 1 == mods->n ||
 			    !imap_arg_number64(&mods->list[i + 1],
-			    &req->changedsince) || req->changedsince == 0)
+			    &req->changedsince))
 				return fail(error_r, "Invalid CHANGEDSINCE value");
 			changedsince = true;
 			i++;

@@ -406,6 +406,12 @@ class ImapFetchTests(ImapTestCase):
         # CHANGEDSINCE lists exactly the changed ones
         d = c.fetch("1:*", "(FLAGS) (CHANGEDSINCE %d)" % base)
         self.assertEqual(sorted(d), [1, 2])
+        # Thunderbird's first CONDSTORE sync asks with CHANGEDSINCE 0: all
+        # of them, each with its MODSEQ
+        r = c.ok("UID FETCH", "1:*", "(FLAGS) (CHANGEDSINCE 0)")
+        d = r.fetches()
+        self.assertEqual(sorted(d), [1, 2, 3], r)
+        self.assertTrue(all(int(v["MODSEQ"][0]) > 0 for v in d.values()), r)
         self.assertEqual(c.ok("SEARCH", "MODSEQ", str(base + 1)).search(), {1, 2})
         r = c.select("INBOX", extra="(CONDSTORE)")
         self.assertGreater(int(r.code_value("HIGHESTMODSEQ")), high0)

@@ -903,6 +903,9 @@ static const struct fetch_case fetch_cases[] = {
 	    "BODY:ALL/1[1]<0.5>;", 0, false },
 	{ "(FLAGS) (CHANGEDSINCE 12345)", true,
 	    IMAP_FETCH_FLAGS | IMAP_FETCH_MODSEQ, "", 12345, false },
+	/* Thunderbird's first CONDSTORE sync: every message, with MODSEQ. */
+	{ "(FLAGS) (CHANGEDSINCE 0)", true,
+	    IMAP_FETCH_FLAGS | IMAP_FETCH_MODSEQ, "", 0, false },
 	{ "FLAGS (changedsince 9223372036854775807 VANISHED)", true,
 	    IMAP_FETCH_FLAGS | IMAP_FETCH_MODSEQ, "", INT64_MAX, true },
 	{ "(VANISHED CHANGEDSINCE 1) (FLAGS)", false, 0, NULL, 0, false },
@@ -967,7 +970,6 @@ static const struct fetch_case fetch_cases[] = {
 	{ "FLAGS FLAGS", false, 0, NULL, 0, false },
 	{ "FLAGS ()", false, 0, NULL, 0, false },
 	{ "FLAGS (CHANGEDSINCE)", false, 0, NULL, 0, false },
-	{ "FLAGS (CHANGEDSINCE 0)", false, 0, NULL, 0, false },
 	{ "FLAGS (CHANGEDSINCE x)", false, 0, NULL, 0, false },
 	{ "FLAGS (CHANGEDSINCE 9223372036854775808)", false, 0, NULL, 0, false },
 	{ "FLAGS (CHANGEDSINCE 1 CHANGEDSINCE 2)", false, 0, NULL, 0, false },
