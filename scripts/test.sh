@@ -5,7 +5,7 @@
 set -e
 cd "$(dirname "$0")/.."
 top=$(pwd)
-sh scripts/deps.sh
+sh scripts/deps.sh --test
 ./autogen.sh >/dev/null 2>&1
 jobs=$(nproc)
 status=0
