@@ -9,68 +9,34 @@
 #include "autoconfig.h"
 
 #include <stdint.h>
-#include <string.h>
 
 #include "common/auth.h"
+#include "common/codec.h"
 #include "common/xmalloc.h"
-
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* The 6-bit value of c, or -1. */
-static int
-b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
 
 ssize_t
 auth_b64_decode(const char *in, size_t len, unsigned char *out)
 {
 	const unsigned char *p = (const unsigned char *)in;
-	size_t n = 0;
+	struct codec_b64 d = { 0 };
+	size_t n = 0, data = len;
 
 	if (len % 4 != 0)
 		return -1;
-	for (size_t i = 0; i < len; i += 4) {
-		bool last = i + 4 == len;
-		int v[4];
-		int pad = 0;
-		uint32_t bits;
+	/* '=' only as padding: at most two, at the very end. */
+	while (data > 0 && len - data < 2 && p[data - 1] == '=')
+		data--;
+	for (size_t i = 0; i < data; i++) {
+		int v = codec_b64_value(p[i], CODEC_B64_STD);
 
-		for (int k = 0; k < 4; k++) {
-			/* '=' only in the last two places of the last group,
-			 * and a '=' may only be followed by '='. */
-			if (p[i + k] == '=' && last && k >= 2) {
-				pad++;
-				v[k] = 0;
-				continue;
-			}
-			if (pad > 0 || (v[k] = b64_value(p[i + k])) < 0)
-				return -1;
-		}
-		bits = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
-		    (uint32_t)v[2] << 6 | (uint32_t)v[3];
-		/* Non-canonical: padding hides bits that are not zero. */
-		if ((pad == 1 && (bits & 0xff) != 0) ||
-		    (pad == 2 && (bits & 0xffff) != 0))
+		if (v < 0)
 			return -1;
-		out[n++] = (unsigned char)(bits >> 16);
-		if (pad < 2)
-			out[n++] = (unsigned char)(bits >> 8);
-		if (pad < 1)
-			out[n++] = (unsigned char)bits;
+		if (codec_b64_push(&d, (unsigned int)v, &out[n]))
+			n++;
 	}
+	/* Non-canonical: padding hides bits that are not zero. */
+	if (!codec_b64_clean_end(&d))
+		return -1;
 	return (ssize_t)n;
 }
 
@@ -88,10 +54,12 @@ auth_b64_encode(const unsigned char *in, size_t len)
 			bits |= (uint32_t)in[i + 1] << 8;
 		if (left > 2)
 			bits |= in[i + 2];
-		out[n++] = b64_alphabet[(bits >> 18) & 0x3f];
-		out[n++] = b64_alphabet[(bits >> 12) & 0x3f];
-		out[n++] = left > 1 ? b64_alphabet[(bits >> 6) & 0x3f] : '=';
-		out[n++] = left > 2 ? b64_alphabet[bits & 0x3f] : '=';
+		out[n++] = codec_b64_digit(bits >> 18, CODEC_B64_STD);
+		out[n++] = codec_b64_digit(bits >> 12, CODEC_B64_STD);
+		out[n++] = left > 1 ? codec_b64_digit(bits >> 6,
+		    CODEC_B64_STD) : '=';
+		out[n++] = left > 2 ? codec_b64_digit(bits, CODEC_B64_STD) :
+		    '=';
 	}
 	out[n] = '\0';
 	return out;

@@ -8,5 +8,7 @@ libcommon_a_SOURCES = \
 	common/config.c common/config_addr.c common/config.h \
 	common/auth.c common/auth.h common/auth_internal.h \
 	common/auth_sasl.c common/auth_b64.c \
+	common/auth_exchange.c common/auth_exchange.h \
+	common/codec.c common/codec.h \
 	common/auth_throttle.c common/auth_throttle.h \
 	common/server.h

@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "common/auth.h"
+#include "common/auth_exchange.h"
 #include "common/conn.h"
 #include "common/linebuf.h"
 #include "common/log.h"
@@ -196,13 +197,21 @@ imap_cmd_starttls(struct imap_session *s, const struct imap_command *cmd)
 static void imap_auth_done(void *arg, enum auth_result res,
     const unsigned char *out, size_t outlen);
 
-/* Hand a step to the auth worker; mech names the method for the log
- * (NULL while an exchange continues). */
-static void
-imap_auth_begin(struct imap_session *s, const char *mech)
+/* The auth session, made at the first login attempt. */
+static struct auth_session *
+imap_auth_session(struct imap_session *s)
 {
 	if (s->auth == NULL)
 		s->auth = auth_session_new("imap", s->ip);
+	return s->auth;
+}
+
+/* A step is with the auth worker: the command waits for
+ * imap_auth_done().  mech names the method for the log (NULL while an
+ * exchange continues). */
+static void
+imap_auth_wait(struct imap_session *s, const char *mech)
+{
 	if (mech != NULL)
 		snprintf(s->mech, sizeof(s->mech), "%s", mech);
 	imap_cmd_wait(s);
@@ -223,40 +232,15 @@ imap_cmd_login(struct imap_session *s, const struct imap_command *cmd)
 		imap_cmd_bad(s, "LOGIN needs a user name and a password");
 		return;
 	}
-	imap_auth_begin(s, "LOGIN");
-	auth_check_plain(s->auth, user, pass, imap_auth_done, s);
+	auth_check_plain(imap_auth_session(s), user, pass, imap_auth_done, s);
+	imap_auth_wait(s, "LOGIN");
 	explicit_bzero(s->cmdbuf, s->cmd_len);
-}
-
-/* base64 text to bytes; NULL when it is not base64.  "=" alone is the
- * empty initial response (RFC 4959). */
-static unsigned char *
-imap_b64_decode(const char *text, size_t len, bool initial, size_t *out_len_r)
-{
-	unsigned char *out;
-	ssize_t n;
-
-	out = xmalloc(len * 3 / 4 + 3);
-	if (initial && len == 1 && text[0] == '=') {
-		*out_len_r = 0;
-		return out;
-	}
-	n = auth_b64_decode(text, len, out);
-	if (n < 0) {
-		free(out);
-		return NULL;
-	}
-	*out_len_r = (size_t)n;
-	return out;
 }
 
 void
 imap_cmd_authenticate(struct imap_session *s, const struct imap_command *cmd)
 {
-	const char *mech, *ir = NULL;
-	unsigned char *in = NULL;
-	size_t in_len = 0;
-	bool tls = (s->flags & IMAP_F_TLS) != 0;
+	const char *mech, *ir;
 
 	if (cmd->nargs < 1 || cmd->nargs > 2 ||
 	    cmd->args[0].type != IMAP_ARG_ATOM ||
@@ -265,53 +249,43 @@ imap_cmd_authenticate(struct imap_session *s, const struct imap_command *cmd)
 		return;
 	}
 	mech = cmd->args[0].str;
-	if (!auth_mechanism_allowed(mech, tls, s->allow_plaintext)) {
-		if (auth_mechanism_allowed(mech, true, true))
-			imap_cmd_done(s, PRIVACY_REQUIRED);
-		else
-			imap_cmd_done(s, "NO Unsupported authentication "
-			    "mechanism");
+	switch (auth_mechanism_use(mech, (s->flags & IMAP_F_TLS) != 0,
+	    s->allow_plaintext)) {
+	case AUTH_MECH_USABLE:
+		break;
+	case AUTH_MECH_NEEDS_TLS:
+		imap_cmd_done(s, PRIVACY_REQUIRED);
+		return;
+	case AUTH_MECH_UNKNOWN:
+		imap_cmd_done(s, "NO Unsupported authentication mechanism");
 		return;
 	}
-	if (cmd->nargs == 2) {
-		ir = cmd->args[1].str;
-		in = imap_b64_decode(ir, strlen(ir), true, &in_len);
-		if (in == NULL) {
-			imap_cmd_bad(s, "Invalid base64 data");
-			return;
-		}
+	/* SASL-IR (RFC 4959): the initial response as a second argument. */
+	ir = cmd->nargs == 2 ? cmd->args[1].str : "";
+	if (auth_exchange_start(imap_auth_session(s), mech, ir, strlen(ir),
+	    cmd->nargs == 2, imap_auth_done, s) != AUTH_INPUT_STEP) {
+		imap_cmd_bad(s, "Invalid base64 data");
+		return;
 	}
-	imap_auth_begin(s, mech);
-	auth_step(s->auth, mech, in, in_len, ir != NULL, imap_auth_done, s);
-	if (in != NULL) {
-		explicit_bzero(in, in_len);
-		free(in);
-	}
+	imap_auth_wait(s, mech);
 	explicit_bzero(s->cmdbuf, s->cmd_len);
 }
 
 void
 imap_auth_sasl_line(struct imap_session *s, const char *line, size_t len)
 {
-	unsigned char *in;
-	size_t in_len;
-
 	s->flags &= ~IMAP_F_SASL;
-	if (len == 1 && line[0] == '*') {
-		auth_abort(s->auth);
+	switch (auth_exchange_line(s->auth, line, len, imap_auth_done, s)) {
+	case AUTH_INPUT_STEP:
+		imap_auth_wait(s, NULL);
+		break;
+	case AUTH_INPUT_CANCELLED:
 		imap_cmd_bad(s, "Authentication cancelled");
-		return;
-	}
-	in = imap_b64_decode(line, len, false, &in_len);
-	if (in == NULL) {
-		auth_abort(s->auth);
+		break;
+	case AUTH_INPUT_BAD_BASE64:
 		imap_cmd_bad(s, "Invalid base64 data");
-		return;
+		break;
 	}
-	imap_auth_begin(s, NULL);
-	auth_step(s->auth, NULL, in, in_len, true, imap_auth_done, s);
-	explicit_bzero(in, in_len);
-	free(in);
 }
 
 static void
@@ -344,13 +318,10 @@ imap_auth_done(void *arg, enum auth_result res, const unsigned char *out,
 		return;
 	switch (res) {
 	case AUTH_CONTINUE:
-		if (outlen == 0) {
-			conn_printf(s->conn, "+ \r\n");
-		} else {
-			b64 = auth_b64_encode(out, outlen);
-			conn_printf(s->conn, "+ %s\r\n", b64);
-			free(b64);
-		}
+		/* "+ " alone for an empty challenge. */
+		b64 = auth_b64_encode(out, outlen);
+		conn_printf(s->conn, "+ %s\r\n", b64);
+		free(b64);
 		s->flags |= IMAP_F_SASL;
 		imap_cmd_resume(s);
 		break;

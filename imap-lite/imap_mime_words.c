@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <sys/types.h>
 
+#include "common/codec.h"
 #include "common/xmalloc.h"
 #include "imap-lite/imap_mime_int.h"
 
@@ -100,34 +101,6 @@ put_converted(struct mime_buf *b, enum charset cs, const unsigned char *s,
 	}
 }
 
-static int
-b64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Decode text (len bytes) into out; false if it is not valid. */
 static bool
 decode_text(char enc, const char *text, size_t len, struct mime_buf *out)
@@ -135,7 +108,8 @@ decode_text(char enc, const char *text, size_t len, struct mime_buf *out)
 	size_t i;
 
 	if (enc == 'B' || enc == 'b') {
-		unsigned int acc = 0, bits = 0;
+		struct codec_b64 d = { 0 };
+		unsigned char byte;
 		size_t pad = 0;
 
 		for (i = 0; i < len; i++) {
@@ -145,14 +119,11 @@ decode_text(char enc, const char *text, size_t len, struct mime_buf *out)
 				pad++;
 				continue;
 			}
-			if (pad > 0 || (v = b64_value(text[i])) < 0)
+			if (pad > 0 ||
+			    (v = codec_b64_value(text[i], CODEC_B64_STD)) < 0)
 				return false;
-			acc = (acc << 6) | (unsigned int)v;
-			bits += 6;
-			if (bits >= 8) {
-				bits -= 8;
-				mime_buf_addc(out, (char)((acc >> bits) & 0xff));
-			}
+			if (codec_b64_push(&d, (unsigned int)v, &byte))
+				mime_buf_addc(out, (char)byte);
 		}
 		return pad <= 2;
 	}
@@ -162,8 +133,9 @@ decode_text(char enc, const char *text, size_t len, struct mime_buf *out)
 		} else if (text[i] == '=') {
 			int hi, lo;
 
-			if (i + 2 >= len || (hi = hex_value(text[i + 1])) < 0 ||
-			    (lo = hex_value(text[i + 2])) < 0)
+			if (i + 2 >= len ||
+			    (hi = codec_hex_value(text[i + 1])) < 0 ||
+			    (lo = codec_hex_value(text[i + 2])) < 0)
 				return false;
 			mime_buf_addc(out, (char)(hi << 4 | lo));
 			i += 2;

@@ -10,8 +10,9 @@
  * message's header block alone; BODY and TEXT stream the text parts of
  * the message through base64 / quoted-printable decoding into a
  * substring matcher, a chunk at a time, so even a search over big
- * messages holds little memory.  Matching is case-insensitive for ASCII
- * letters; other UTF-8 bytes must match exactly.
+ * messages holds little memory.  Matching is case-insensitive by Unicode
+ * simple case folding (imap_casefold.h), so "ÄRGER" finds "ärger";
+ * bytes that are not UTF-8 must match exactly.
  */
 #include "autoconfig.h"
 
@@ -19,8 +20,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include <ev.h>
+
+#include "common/codec.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "imap-lite/imap_casefold.h"
 #include "imap-lite/imap_mime.h"
 #include "imap-lite/imap_session.h"
 
@@ -43,73 +48,47 @@ struct search_msg {
 
 /* -------------------------------------------------------- substring */
 
-static char
-fold(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-/* Case-insensitive substring search across chunk boundaries. */
+/*
+ * Case-insensitive substring search across chunk boundaries: a thin
+ * layer over the folding search of imap_casefold.c, which also keeps a
+ * UTF-8 letter that a chunk boundary splits until its end arrives.
+ */
 struct matcher {
-	char	*needle;	/* folded */
-	size_t	 nlen;
-	char	*buf;		/* carry from the last chunk + new bytes */
-	size_t	 carry;
-	bool	 found;
+	struct imap_casefold_search cf;
+	bool	 found;		/* copy of cf.found, read by the walkers */
 };
 
 static void
 matcher_init(struct matcher *mt, const char *needle)
 {
-	size_t i;
-
-	*mt = (struct matcher){ .nlen = strlen(needle) };
-	mt->needle = xstrdup(needle);
-	for (i = 0; i < mt->nlen; i++)
-		mt->needle[i] = fold(mt->needle[i]);
-	mt->found = mt->nlen == 0;
+	imap_casefold_search_init(&mt->cf, needle, strlen(needle));
+	mt->found = mt->cf.found;
 }
 
 static void
 matcher_free(struct matcher *mt)
 {
-	free(mt->needle);
-	free(mt->buf);
+	imap_casefold_search_free(&mt->cf);
 }
 
 static void
 matcher_feed(struct matcher *mt, const char *p, size_t n)
 {
-	size_t total, i, keep;
+	mt->found = imap_casefold_search_feed(&mt->cf, p, n);
+}
 
-	if (mt->found || n == 0)
-		return;
-	total = mt->carry + n;
-	mt->buf = xreallocarray(mt->buf, total, 1);
-	for (i = 0; i < n; i++)
-		mt->buf[mt->carry + i] = fold(p[i]);
-	if (total >= mt->nlen && memmem(mt->buf, total, mt->needle,
-	    mt->nlen) != NULL) {
-		mt->found = true;
-		return;
-	}
-	/* A match may still start in the last nlen - 1 bytes. */
-	keep = mt->nlen - 1 < total ? mt->nlen - 1 : total;
-	memmove(mt->buf, mt->buf + total - keep, keep);
-	mt->carry = keep;
+/* The text has ended: bytes held back as a cut-short letter count too. */
+static void
+matcher_finish(struct matcher *mt)
+{
+	mt->found = imap_casefold_search_finish(&mt->cf);
 }
 
 static bool
 text_contains(const char *hay, const char *needle)
 {
-	struct matcher mt;
-	bool found;
-
-	matcher_init(&mt, needle);
-	matcher_feed(&mt, hay, strlen(hay));
-	found = mt.found;
-	matcher_free(&mt);
-	return found;
+	return imap_casefold_contains(hay, strlen(hay), needle,
+	    strlen(needle));
 }
 
 /* ---------------------------------------------------- transfer decoding */
@@ -118,45 +97,17 @@ enum cte { CTE_NONE, CTE_BASE64, CTE_QP };
 
 struct decoder {
 	enum cte kind;
-	unsigned acc;		/* base64: bits not yet output */
-	int	 bits;
+	struct codec_b64 b64;	/* base64: bits not yet output */
 	int	 qp_state;	/* 0, 1 after '=', 2 after '=X', 3 after "=\r" */
 	char	 qp_hex;
 };
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static int
-b64val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
 
 /* Decode n bytes into out (at least n + 2 bytes); returns the length. */
 static size_t
 decode(struct decoder *d, const char *in, size_t n, char *out)
 {
 	size_t i, o = 0;
+	unsigned char byte;
 	int v;
 
 	for (i = 0; i < n; i++) {
@@ -167,14 +118,11 @@ decode(struct decoder *d, const char *in, size_t n, char *out)
 			out[o++] = c;
 			break;
 		case CTE_BASE64:
-			if ((v = b64val(c)) < 0)
+			/* Line breaks and padding are skipped. */
+			if ((v = codec_b64_value(c, CODEC_B64_STD)) < 0)
 				break;
-			d->acc = (d->acc << 6) | (unsigned)v;
-			d->bits += 6;
-			if (d->bits >= 8) {
-				d->bits -= 8;
-				out[o++] = (char)((d->acc >> d->bits) & 0xff);
-			}
+			if (codec_b64_push(&d->b64, (unsigned int)v, &byte))
+				out[o++] = (char)byte;
 			break;
 		case CTE_QP:
 			if (d->qp_state == 0) {
@@ -187,7 +135,7 @@ decode(struct decoder *d, const char *in, size_t n, char *out)
 					d->qp_state = 3;
 				else if (c == '\n')
 					d->qp_state = 0;
-				else if (hexval(c) >= 0) {
+				else if (codec_hex_value(c) >= 0) {
 					d->qp_hex = c;
 					d->qp_state = 2;
 				} else {
@@ -196,9 +144,10 @@ decode(struct decoder *d, const char *in, size_t n, char *out)
 					d->qp_state = 0;
 				}
 			} else if (d->qp_state == 2) {
-				if (hexval(c) >= 0) {
-					out[o++] = (char)(hexval(d->qp_hex) * 16 +
-					    hexval(c));
+				if (codec_hex_value(c) >= 0) {
+					out[o++] = (char)(16 *
+					    codec_hex_value(d->qp_hex) +
+					    codec_hex_value(c));
 				} else {
 					out[o++] = '=';
 					out[o++] = d->qp_hex;
@@ -412,6 +361,7 @@ body_match(struct search_msg *sm, const char *str, bool with_header)
 		return false;
 	matcher_init(&mt, str);
 	body_walk(sm, root, &mt, 0);
+	matcher_finish(&mt);
 	found = mt.found;
 	matcher_free(&mt);
 	return found;
@@ -586,16 +536,100 @@ resolve_sets(struct imap_search_key *k, const struct imap_view *v)
 	return modseq;
 }
 
+/*
+ * A SEARCH runs in slices so that one client's TEXT search of a big
+ * mailbox never holds up the other sessions: after SEARCH_SLICE_IO
+ * messages whose header or body had to be read (or SEARCH_SLICE_ALL
+ * messages in all) the command yields to the event loop and goes on from
+ * a zero-delay timer, which libev runs in the same turn as the sockets
+ * that became ready meanwhile (a fed event would run before them).  Input
+ * stays suspended meanwhile and the view cannot change under the search:
+ * syncs happen only between commands.
+ */
+#define SEARCH_SLICE_IO		64
+#define SEARCH_SLICE_ALL	8192
+
+struct imap_search_run {
+	struct ev_loop	*loop;
+	ev_timer	 next;		/* the next slice */
+	struct imap_search_key *root;	/* in the command arena */
+	size_t	 idx;			/* next message */
+	bool	 uid;
+	bool	 modseq;		/* the criteria hold MODSEQ */
+	uint64_t max_modseq;
+};
+
+void
+imap_search_free(struct imap_search_run **rp)
+{
+	if (*rp == NULL)
+		return;
+	ev_timer_stop((*rp)->loop, &(*rp)->next);
+	XFREE(*rp);
+}
+
+static void search_step(struct imap_session *s);
+
+static void
+search_next_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)revents;
+	ev_timer_stop(loop, w);
+	search_step(w->data);
+}
+
+/* One slice; the tagged reply when the last message is done. */
+static void
+search_step(struct imap_session *s)
+{
+	struct imap_search_run *r = s->search;
+	const struct imap_view *v = s->view;
+	struct search_msg sm;
+	size_t n_io = 0, n_all = 0;
+
+	while (r->idx < v->n) {
+		size_t idx = r->idx++;
+
+		sm = (struct search_msg){ .s = s, .m = &v->msgs[idx],
+		    .mi = imap_view_info(v, idx), .idx = idx };
+		if (eval(&sm, r->root)) {
+			imap_buf_add(&s->out, " ", 1);
+			imap_buf_uint(&s->out, r->uid ? sm.m->uid :
+			    (uint32_t)idx + 1);
+			if (sm.mi->modseq > r->max_modseq)
+				r->max_modseq = sm.mi->modseq;
+		}
+		if (sm.hdr_tried || sm.mime_tried)
+			n_io++;
+		free(sm.hdr);
+		imap_mime_free(&sm.mime);
+		/* Long result lines go out in pieces. */
+		if (s->out.len > IMAP_CHUNK)
+			imap_flush(s);
+		if ((n_io >= SEARCH_SLICE_IO || ++n_all >= SEARCH_SLICE_ALL) &&
+		    r->idx < v->n) {
+			imap_cmd_wait(s);
+			ev_timer_set(&r->next, 0., 0.);
+			ev_timer_start(r->loop, &r->next);
+			return;
+		}
+	}
+	if (r->modseq && r->max_modseq > 0)
+		imap_buf_printf(&s->out, " (MODSEQ %llu)",
+		    (unsigned long long)r->max_modseq);
+	imap_buf_str(&s->out, "\r\n");
+	imap_flush(s);
+	imap_search_free(&s->search);
+	imap_cmd_done(s, "OK SEARCH completed.");
+}
+
 void
 imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 {
 	const struct imap_view *v = s->view;
 	struct imap_search_key *root;
-	struct search_msg sm;
 	const char *error = "Invalid search criteria";
-	uint64_t max_modseq = 0;
 	bool badcharset = false, modseq;
-	size_t idx;
 
 	if (cmd->nargs > 0 && cmd->args[0].type == IMAP_ARG_ATOM &&
 	    strcasecmp(cmd->args[0].str, "RETURN") == 0) {
@@ -614,26 +648,11 @@ imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 	modseq = resolve_sets(root, v);
 	if (modseq)
 		s->flags |= IMAP_F_CONDSTORE;
+	s->search = xcalloc(1, sizeof(*s->search));
+	*s->search = (struct imap_search_run){ .loop = s->srv->loop,
+	    .root = root, .uid = cmd->uid, .modseq = modseq };
+	ev_timer_init(&s->search->next, search_next_cb, 0., 0.);
+	s->search->next.data = s;
 	imap_buf_str(&s->out, "* SEARCH");
-	for (idx = 0; idx < v->n; idx++) {
-		sm = (struct search_msg){ .s = s, .m = &v->msgs[idx],
-		    .mi = imap_view_info(v, idx), .idx = idx };
-		if (eval(&sm, root)) {
-			imap_buf_printf(&s->out, " %u", cmd->uid ?
-			    sm.m->uid : (uint32_t)idx + 1);
-			if (sm.mi->modseq > max_modseq)
-				max_modseq = sm.mi->modseq;
-		}
-		free(sm.hdr);
-		imap_mime_free(&sm.mime);
-		/* Long result lines go out in pieces. */
-		if (s->out.len > IMAP_CHUNK)
-			imap_flush(s);
-	}
-	if (modseq && max_modseq > 0)
-		imap_buf_printf(&s->out, " (MODSEQ %llu)",
-		    (unsigned long long)max_modseq);
-	imap_buf_str(&s->out, "\r\n");
-	imap_flush(s);
-	imap_cmd_done(s, "OK SEARCH completed.");
+	search_step(s);
 }

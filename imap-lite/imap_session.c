@@ -201,6 +201,7 @@ imap_close(struct imap_session *s, const char *reason, const char *bye)
 	s->flags |= IMAP_F_CLOSING;
 	s->close_reason = reason;
 	imap_fetch_free(&s->fetch);
+	imap_search_free(&s->search);
 	conn_want_writable(s->conn, false);
 	conn_close_after_flush(s->conn);
 }
@@ -790,6 +791,7 @@ imap_session_free(struct imap_session *s, const char *reason)
 		    IMAP_LOG_ARGS(s), imap_log_text(s->user, ubuf, sizeof(ubuf)),
 		    imap_strstate(s->state), reason != NULL ? reason : "-");
 		imap_fetch_free(&s->fetch);
+		imap_search_free(&s->search);
 		imap_append_free(&s->append);
 		if (s->auth != NULL)
 			auth_session_free(&s->auth);

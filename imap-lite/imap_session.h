@@ -45,6 +45,7 @@ struct auth_session;
 struct conn;
 struct imap_append;
 struct imap_fetch;
+struct imap_search_run;
 struct imap_mime_part;
 struct imap_view;
 struct imap_watch;
@@ -204,6 +205,7 @@ struct imap_session {
 	struct imap_buf	 out;		/* responses being built */
 	struct imap_view *view;		/* SELECTED only */
 	struct imap_fetch *fetch;	/* FETCH being streamed */
+	struct imap_search_run *search;	/* SEARCH between two slices */
 	struct imap_append *append;	/* APPEND being received */
 	ms_id		 op_mailbox_id;	/* DELETE: the mailbox going away */
 	void		*op;		/* STORE/COPY/EXPUNGE state, in the arena */
@@ -400,6 +402,7 @@ char *imap_message_range(struct imap_session *s, ms_id message_id,
 /* -------------------------------------------------------- imap_search.c */
 
 void imap_cmd_search(struct imap_session *s, const struct imap_command *cmd);
+void imap_search_free(struct imap_search_run **rp);
 
 /* ---------------------------------------------------------- imap_view.c */
 

@@ -14,26 +14,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/codec.h"
 #include "imap-lite/imap_parser.h"
-
-static const char b64_chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
-
-static int
-b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == ',')
-		return 63;
-	return -1;
-}
 
 /*
  * One UTF-8 sequence at s (len bytes available): the code point and its
@@ -133,41 +115,44 @@ static const char *
 decode_shift(const char *p, char **out_r)
 {
 	char *out = *out_r;
-	uint32_t acc = 0, high = 0;
-	unsigned bits = 0;
+	struct codec_b64 d = { 0 };
+	uint32_t high = 0, unit;
+	unsigned char byte;
+	int first = -1;		/* first byte of a UTF-16 unit, or -1 */
 	bool any = false;
 	int v;
 
 	for (; *p != '-'; p++) {
-		if ((v = b64_value((unsigned char)*p)) < 0)
+		v = codec_b64_value(*p, CODEC_B64_IMAP);
+		if (v < 0)
 			return NULL;	/* includes the NUL of an open shift */
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits < 16)
+		if (!codec_b64_push(&d, (unsigned int)v, &byte))
 			continue;
-		bits -= 16;
-		{
-			uint32_t unit = (acc >> bits) & 0xffff;
-
-			acc &= (1u << bits) - 1;
-			any = true;
-			if (high != 0) {
-				if (unit < 0xdc00 || unit > 0xdfff)
-					return NULL;
-				out = utf8_encode(out, 0x10000 +
-				    ((high - 0xd800) << 10) + (unit - 0xdc00));
-				high = 0;
-			} else if (unit >= 0xd800 && unit <= 0xdbff)
-				high = unit;
-			else if (unit >= 0xdc00 && unit <= 0xdfff)
-				return NULL;
-			else if (unit == 0 || is_printable(unit))
-				return NULL;
-			else
-				out = utf8_encode(out, unit);
+		if (first < 0) {
+			first = byte;
+			continue;
 		}
+		unit = (uint32_t)first << 8 | byte;
+		first = -1;
+		any = true;
+		if (high != 0) {
+			if (unit < 0xdc00 || unit > 0xdfff)
+				return NULL;
+			out = utf8_encode(out, 0x10000 +
+			    ((high - 0xd800) << 10) + (unit - 0xdc00));
+			high = 0;
+		} else if (unit >= 0xd800 && unit <= 0xdbff)
+			high = unit;
+		else if (unit >= 0xdc00 && unit <= 0xdfff)
+			return NULL;
+		else if (unit == 0 || is_printable(unit))
+			return NULL;
+		else
+			out = utf8_encode(out, unit);
 	}
-	if (!any || high != 0 || bits >= 6 || acc != 0)
+	/* Half a unit, or six or more bits, or bits that are not zero
+	 * left over: not the one canonical spelling. */
+	if (!any || high != 0 || first >= 0 || !codec_b64_clean_end(&d))
 		return NULL;
 	*out_r = out;
 	return p + 1;
@@ -217,7 +202,7 @@ flush_bits(char *out, uint32_t *acc, unsigned *bits)
 {
 	while (*bits >= 6) {
 		*bits -= 6;
-		*out++ = b64_chars[(*acc >> *bits) & 0x3f];
+		*out++ = codec_b64_digit(*acc >> *bits, CODEC_B64_IMAP);
 	}
 	*acc &= (1u << *bits) - 1;
 	return out;

@@ -28,6 +28,12 @@
  * thousand sessions on one big INBOX do not hold a thousand copies.  Each
  * entry counts the views holding its uid; an entry no view holds is a free
  * slot until the next squeeze, and the catalog goes with the last view.
+ *
+ * The store keeps a tombstone per expunged uid so that views learn of
+ * expunges; only live views need them, so the registry has them pruned:
+ * all of a mailbox's when its last view closes, and below the oldest
+ * view's modseq now and then while views stay open for days (an IDLEing
+ * desktop client).
  */
 #include "autoconfig.h"
 
@@ -35,6 +41,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/queue.h>
+
+#include <ev.h>
 
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -45,6 +53,10 @@
 /* Free catalog slots are squeezed out once there are this many and they
  * are a quarter of the catalog. */
 #define CATALOG_SQUEEZE	256
+/* With views open, tombstones are pruned after this many expunges seen,
+ * at most once per PRUNE_INTERVAL seconds. */
+#define PRUNE_EXPUNGES	1000
+#define PRUNE_INTERVAL	600.
 
 /* The shared imap_msg_info of the messages the views hold, by uid. */
 struct imap_catalog {
@@ -61,6 +73,8 @@ struct imap_watch {
 	LIST_HEAD(, imap_view) views;	/* sessions that have it selected */
 	size_t		 n_views;
 	struct imap_catalog cat;	/* empty while no view is open */
+	size_t		 n_expunges;	/* seen by the views since the last prune */
+	ev_tstamp	 pruned_at;
 	struct imap_watch *next;	/* hash chain */
 };
 
@@ -618,9 +632,14 @@ imap_view_close(struct imap_view **vp)
 		struct imap_watch *w = v->watch;
 
 		LIST_REMOVE(v, entry);
-		if (--w->n_views == 0)
+		if (--w->n_views == 0) {
 			cat_free(&w->cat);
-		else {
+			/* Nobody is left to learn of these expunges. */
+			if (w->n_expunges > 0 && watched_store != NULL)
+				(void)ms_tombstones_prune(watched_store,
+				    w->mailbox_id, UINT64_MAX, NULL, NULL);
+			w->n_expunges = 0;
+		} else {
 			for (i = 0; i < v->n; i++)
 				cat_unref(&w->cat, v->msgs[i].uid);
 			cat_squeeze(&w->cat);
@@ -661,18 +680,13 @@ uint32_t
 imap_view_recent_count(struct imap_session *s, ms_id mailbox_id)
 {
 	struct imap_watch *w = *watch_slot(mailbox_id);
-	struct ms_msg *v = NULL;
-	size_t n = 0, i;
-	uint32_t count = 0;
+	uint32_t count;
 
 	if (w == NULL)
 		return 0;
-	if (ms_mailbox_messages(imap_store(s), mailbox_id, &v, &n) != MS_OK)
+	if (ms_mailbox_count_above(imap_store(s), mailbox_id, w->recent_uid,
+	    &count) != MS_OK)
 		return 0;
-	for (i = 0; i < n; i++)
-		if (v[i].uid > w->recent_uid)
-			count++;
-	free(v);
 	return count;
 }
 
@@ -768,6 +782,30 @@ sync_expunged(void *arg, uint32_t uid)
 	v->msgs[idx].flags |= IMAP_MSG_EXPUNGED;
 	v->msgs[idx].flags &= ~IMAP_MSG_CHANGED;
 	v->n_expunged++;
+	v->watch->n_expunges++;
+}
+
+/* Tombstones below the oldest modseq the views of w have seen serve no
+ * one; forget them once enough have piled up. */
+static void
+view_prune_tombstones(struct imap_session *s, struct imap_watch *w)
+{
+	struct imap_view *v;
+	uint64_t oldest = UINT64_MAX;
+	ev_tstamp now = ev_now(s->srv->loop);
+
+	if (w->n_expunges < PRUNE_EXPUNGES ||
+	    (w->pruned_at > 0 && now - w->pruned_at < PRUNE_INTERVAL))
+		return;
+	LIST_FOREACH(v, &w->views, entry)
+		if (v->modseq < oldest)
+			oldest = v->modseq;
+	if (oldest == UINT64_MAX)
+		return;
+	(void)ms_tombstones_prune(imap_store(s), w->mailbox_id, oldest + 1,
+	    NULL, NULL);
+	w->n_expunges = 0;
+	w->pruned_at = now;
 }
 
 int
@@ -790,6 +828,7 @@ imap_view_sync(struct imap_session *s, bool allow_expunge)
 		if (ms_mailbox_changes(imap_store(s), v->mailbox_id, v->modseq,
 		    sync_changed, sync_expunged, v) == MS_OK)
 			v->modseq = hms;
+		view_prune_tombstones(s, v->watch);
 	}
 	v->dirty = false;
 

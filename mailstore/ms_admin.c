@@ -277,18 +277,17 @@ ms_user_set_password(struct ms_store *ms, const char *address,
 	return status;
 }
 
-/* ?1 NULL: every domain.  Counts every mailbox row, so a message kept in
- * two folders counts twice, as a quota would. */
+/* ?1 NULL: every domain.  The sums of the mailbox counters, which count
+ * every mailbox row, so a message kept in two folders counts twice, as a
+ * quota would. */
 int
 ms_user_list(struct ms_store *ms, const char *domain,
     void (*fn)(void *arg, const struct ms_user_info *u), void *arg)
 {
 	static const char sql[] =
-	    "SELECT u.id, u.address, count(m.id), coalesce(sum(m.size), 0)"
-	    " FROM users u"
+	    "SELECT u.id, u.address, coalesce(sum(mb.message_count), 0),"
+	    " coalesce(sum(mb.byte_count), 0) FROM users u"
 	    " LEFT JOIN mailboxes mb ON mb.user_id = u.id"
-	    " LEFT JOIN mailbox_messages mm ON mm.mailbox_id = mb.id"
-	    " LEFT JOIN messages m ON m.id = mm.message_id"
 	    " WHERE ?1 IS NULL OR u.domain_id = ?1"
 	    " GROUP BY u.id ORDER BY u.address";
 	struct ms_user_info u;

@@ -143,6 +143,9 @@ void ms_messages_copy(struct ms_store *ms, ms_id src_mailbox_id,
  * may be NULL.  MS_NOT_FOUND when there is no such mailbox. */
 int ms_mailbox_state(struct ms_store *ms, ms_id mailbox_id, uint32_t *uidnext_r,
     uint64_t *highestmodseq_r, uint32_t *uidvalidity_r);
+/* How many messages of a mailbox have a uid above uid (STATUS RECENT). */
+int ms_mailbox_count_above(struct ms_store *ms, ms_id mailbox_id, uint32_t uid,
+    uint32_t *count_r);
 
 /*
  * Everything that changed in a mailbox after since_modseq: each new or
@@ -157,6 +160,30 @@ int ms_mailbox_changes(struct ms_store *ms, ms_id mailbox_id,
     uint64_t since_modseq,
     void (*changed)(void *arg, const struct ms_msg *m, const char *keywords),
     void (*expunged)(void *arg, uint32_t uid), void *arg);
+
+/* ---------------------------------------------------------- tombstones */
+
+/*
+ * Forget the tombstones of mailbox_id (0: of every mailbox) whose modseq
+ * is below below_modseq, through the writer.  A view that has seen
+ * modseq S still learns of every later expunge from ms_mailbox_changes()
+ * as long as below_modseq <= S + 1, so pass one more than the lowest
+ * modseq the live views of the mailbox have seen.  below_modseq above
+ * INT64_MAX (UINT64_MAX, say) means every tombstone.
+ * Pruning changes nothing a session sees: the change hook does not hear
+ * of it.  done (may be NULL) runs exactly once on the loop with MS_OK or
+ * MS_ERROR; without a writer thread, before this returns.  Returns MS_OK,
+ * or MS_INVALID for a negative mailbox_id (done is not called then).
+ */
+int ms_tombstones_prune(struct ms_store *ms, ms_id mailbox_id,
+    uint64_t below_modseq, void (*done)(void *arg, int rc), void *arg);
+/*
+ * Every tombstone of every mailbox, synchronously on ms's own connection.
+ * For the daemon's start-up only, before ms_start_writer(): no session
+ * holds a view then, and the CLI, which may run beside a live daemon,
+ * must never call it.  MS_OK or MS_ERROR (logged).
+ */
+int ms_tombstones_prune_all_sync(struct ms_store *ms);
 
 /* ------------------------------------------------------------ MIME cache */
 

@@ -4,10 +4,10 @@
  * with their counters, a folder's messages, message bytes, and the
  * outbound queue.
  *
- * Counters (messages, unseen, bytes) are computed from mailbox_messages
- * and messages on each call rather than stored, so no write path has to
- * keep them right; the tables are narrow and indexed by mailbox, and the
- * message bytes sit in message_data, which these queries never touch.
+ * Counters (messages, unseen, bytes) are columns of the mailbox row that
+ * the schema's triggers keep right (schema/003_counters.sql), so finding a
+ * mailbox costs one row whatever its size.  Summing them here instead made
+ * every APPEND, COPY and STATUS read the whole mailbox.
  */
 #include "autoconfig.h"
 
@@ -22,11 +22,8 @@
 
 #define MAILBOX_SELECT \
 	"SELECT mb.id, mb.name, mb.special_use, mb.uidvalidity, mb.uidnext," \
-	" mb.highestmodseq, mb.subscribed, count(mm.uid)," \
-	" coalesce(sum((mm.flags & 1) = 0), 0), coalesce(sum(m.size), 0)" \
-	" FROM mailboxes mb" \
-	" LEFT JOIN mailbox_messages mm ON mm.mailbox_id = mb.id" \
-	" LEFT JOIN messages m ON m.id = mm.message_id "
+	" mb.highestmodseq, mb.subscribed, mb.message_count, mb.unseen_count," \
+	" mb.byte_count FROM mailboxes mb "
 
 /* Strings point into the statement's row: valid until it steps again. */
 static void
@@ -66,8 +63,7 @@ ms_mailbox_list(struct ms_store *ms, ms_id user_id,
 {
 	/* INBOX first, the rest by name. */
 	static const char sql[] = MAILBOX_SELECT
-	    "WHERE mb.user_id = ?1 GROUP BY mb.id"
-	    " ORDER BY mb.name <> 'INBOX', mb.name";
+	    "WHERE mb.user_id = ?1 ORDER BY mb.name <> 'INBOX', mb.name";
 	static const char sql_user[] = "SELECT 1 FROM users WHERE id = ?1";
 	struct ms_mailbox_info mb;
 	sqlite3_stmt *st;
@@ -95,7 +91,7 @@ ms_mailbox_find(struct ms_store *ms, ms_id user_id, const char *name,
     struct ms_mailbox_info *info_r)
 {
 	static const char sql[] = MAILBOX_SELECT
-	    "WHERE mb.user_id = ?1 AND mb.name = ?2 GROUP BY mb.id";
+	    "WHERE mb.user_id = ?1 AND mb.name = ?2";
 	sqlite3_stmt *st;
 	int rc;
 

@@ -49,14 +49,53 @@ ms_mailbox_state(struct ms_store *ms, ms_id mailbox_id, uint32_t *uidnext_r,
 	return rc == SQLITE_DONE ? MS_NOT_FOUND : MS_ERROR;
 }
 
+int
+ms_mailbox_count_above(struct ms_store *ms, ms_id mailbox_id, uint32_t uid,
+    uint32_t *count_r)
+{
+	/* A range of the primary key (mailbox_id, uid): the new messages
+	 * only, however big the mailbox. */
+	static const char sql[] =
+	    "SELECT count(*) FROM mailbox_messages"
+	    " WHERE mailbox_id = ?1 AND uid > ?2";
+	sqlite3_stmt *st;
+	int rc;
+
+	*count_r = 0;
+	if ((st = ms_stmt(ms, sql)) == NULL)
+		return MS_ERROR;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, uid);
+	rc = ms_step(ms, st);
+	if (rc == SQLITE_ROW)
+		*count_r = (uint32_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? MS_OK : MS_ERROR;
+}
+
+/*
+ * Left to itself, SQLite answers "modseq > ?2 ORDER BY uid" by walking the
+ * primary key (mailbox_id, uid), which needs no sort but reads every row
+ * of the mailbox: a session syncing after each APPEND into a big selected
+ * mailbox then pays for the whole mailbox every time.  The planner cannot
+ * know that ?2 is nearly always recent, so the incremental query names the
+ * modseq index and sorts the few rows it finds; the full listing (since 0)
+ * keeps the primary key, where no sort is needed.
+ */
 static int
 read_changed(struct ms_store *ms, ms_id mailbox_id, uint64_t since,
     void (*changed)(void *arg, const struct ms_msg *m, const char *keywords),
     void *arg)
 {
-	static const char sql[] =
+	static const char sql_all[] =
 	    "SELECT mm.uid, mm.message_id, m.size, mm.flags, mm.internaldate,"
 	    " mm.modseq, mm.keywords FROM mailbox_messages mm"
+	    " JOIN messages m ON m.id = mm.message_id"
+	    " WHERE mm.mailbox_id = ?1 AND mm.modseq > ?2 ORDER BY mm.uid";
+	static const char sql_since[] =
+	    "SELECT mm.uid, mm.message_id, m.size, mm.flags, mm.internaldate,"
+	    " mm.modseq, mm.keywords FROM mailbox_messages mm"
+	    " INDEXED BY mailbox_messages_modseq"
 	    " JOIN messages m ON m.id = mm.message_id"
 	    " WHERE mm.mailbox_id = ?1 AND mm.modseq > ?2 ORDER BY mm.uid";
 	struct ms_msg m;
@@ -64,7 +103,7 @@ read_changed(struct ms_store *ms, ms_id mailbox_id, uint64_t since,
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((st = ms_stmt(ms, sql)) == NULL)
+	if ((st = ms_stmt(ms, since > 0 ? sql_since : sql_all)) == NULL)
 		return MS_ERROR;
 	sqlite3_bind_int64(st, 1, mailbox_id);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)since);
@@ -85,13 +124,15 @@ read_changed(struct ms_store *ms, ms_id mailbox_id, uint64_t since,
 	return rc == SQLITE_DONE ? MS_OK : MS_ERROR;
 }
 
+/* Same reason as above: without the hint, every tombstone of the
+ * mailbox is read to find the few recent ones. */
 static int
 read_expunged(struct ms_store *ms, ms_id mailbox_id, uint64_t since,
     void (*expunged)(void *arg, uint32_t uid), void *arg)
 {
 	static const char sql[] =
-	    "SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2"
-	    " ORDER BY uid";
+	    "SELECT uid FROM expunged INDEXED BY expunged_modseq"
+	    " WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid";
 	sqlite3_stmt *st;
 	int rc;
 

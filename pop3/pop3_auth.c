@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "common/auth.h"
+#include "common/auth_exchange.h"
 #include "common/conn.h"
 #include "common/linebuf.h"
 #include "common/log.h"
@@ -95,13 +96,20 @@ pop3_cmd_user(struct pop3_session *s, const char *args, size_t len)
 	pop3_reply(s, "+OK");
 }
 
-/* Wait for the worker; mech names the method for the log (NULL while an
- * exchange continues). */
-static void
-pop3_auth_begin(struct pop3_session *s, const char *mech)
+/* The auth session, made at the first login attempt. */
+static struct auth_session *
+pop3_auth_session(struct pop3_session *s)
 {
 	if (s->auth == NULL)
 		s->auth = auth_session_new("pop", s->ip);
+	return s->auth;
+}
+
+/* A step is with the worker: no more commands until pop3_auth_done().
+ * mech names the method for the log (NULL while an exchange continues). */
+static void
+pop3_auth_wait(struct pop3_session *s, const char *mech)
+{
 	if (mech != NULL)
 		snprintf(s->mech, sizeof(s->mech), "%s", mech);
 	s->flags |= POP3_F_AUTH_WAIT;
@@ -132,35 +140,11 @@ pop3_cmd_pass(struct pop3_session *s, const char *args, size_t len)
 		return;
 	}
 	copy = xstrndup(pass, pass_len);
-	pop3_auth_begin(s, "USER");
-	auth_check_plain(s->auth, s->user, copy, pop3_auth_done, s);
+	auth_check_plain(pop3_auth_session(s), s->user, copy, pop3_auth_done,
+	    s);
+	pop3_auth_wait(s, "USER");
 	explicit_bzero(copy, pass_len);
 	free(copy);
-}
-
-/*
- * Decode a base64 SASL response ("=" is the empty one only in the initial
- * response of AUTH, RFC 5034 section 4).  Returns a malloc'ed buffer and
- * its length, or NULL when the text is not base64.
- */
-static unsigned char *
-pop3_b64_decode(const char *text, size_t len, bool initial, size_t *out_len_r)
-{
-	unsigned char *out;
-	ssize_t n;
-
-	out = xmalloc(len * 3 / 4 + 3);
-	if (initial && len == 1 && text[0] == '=') {
-		*out_len_r = 0;
-		return out;
-	}
-	n = auth_b64_decode(text, len, out);
-	if (n < 0) {
-		free(out);
-		return NULL;
-	}
-	*out_len_r = (size_t)n;
-	return out;
 }
 
 /* AUTH with no argument: the mechanism list, a form many clients probe
@@ -188,9 +172,8 @@ pop3_cmd_auth(struct pop3_session *s, const char *args, size_t len)
 {
 	char mech[POP3_MECH_MAX + 1];
 	const char *initial;
-	size_t initial_len, in_len = 0;
-	unsigned char *in = NULL;
-	bool has_initial, tls = (s->flags & POP3_F_TLS) != 0;
+	size_t initial_len;
+	bool has_initial;
 
 	if (args == NULL || len == 0) {
 		pop3_auth_list(s);
@@ -201,52 +184,40 @@ pop3_cmd_auth(struct pop3_session *s, const char *args, size_t len)
 		pop3_reply_bad(s, "-ERR Invalid AUTH arguments");
 		return;
 	}
-	if (!auth_mechanism_allowed(mech, tls, s->allow_plaintext)) {
-		/* Known but refused without TLS, or not known at all. */
-		if (auth_mechanism_allowed(mech, true, true))
-			pop3_reply(s, PLAINTEXT_REFUSED);
-		else
-			pop3_reply_bad(s,
-			    "-ERR Unsupported authentication mechanism");
+	switch (auth_mechanism_use(mech, (s->flags & POP3_F_TLS) != 0,
+	    s->allow_plaintext)) {
+	case AUTH_MECH_USABLE:
+		break;
+	case AUTH_MECH_NEEDS_TLS:
+		pop3_reply(s, PLAINTEXT_REFUSED);
+		return;
+	case AUTH_MECH_UNKNOWN:
+		pop3_reply_bad(s, "-ERR Unsupported authentication mechanism");
 		return;
 	}
-	if (has_initial) {
-		in = pop3_b64_decode(initial, initial_len, true, &in_len);
-		if (in == NULL) {
-			pop3_reply_bad(s, "-ERR Invalid base64 data");
-			return;
-		}
+	if (auth_exchange_start(pop3_auth_session(s), mech, initial,
+	    initial_len, has_initial, pop3_auth_done, s) != AUTH_INPUT_STEP) {
+		pop3_reply_bad(s, "-ERR Invalid base64 data");
+		return;
 	}
-	pop3_auth_begin(s, mech);
-	auth_step(s->auth, mech, in, in_len, has_initial, pop3_auth_done, s);
-	if (in != NULL) {
-		explicit_bzero(in, in_len);
-		free(in);
-	}
+	pop3_auth_wait(s, mech);
 }
 
 void
 pop3_auth_continue(struct pop3_session *s, const char *line, size_t len)
 {
-	unsigned char *in;
-	size_t in_len;
-
 	s->flags &= ~POP3_F_SASL_CONT;
-	if (len == 1 && line[0] == '*') {
-		auth_abort(s->auth);
+	switch (auth_exchange_line(s->auth, line, len, pop3_auth_done, s)) {
+	case AUTH_INPUT_STEP:
+		pop3_auth_wait(s, NULL);
+		break;
+	case AUTH_INPUT_CANCELLED:
 		pop3_reply(s, "-ERR [AUTH] Authentication cancelled");
-		return;
-	}
-	in = pop3_b64_decode(line, len, false, &in_len);
-	if (in == NULL) {
-		auth_abort(s->auth);
+		break;
+	case AUTH_INPUT_BAD_BASE64:
 		pop3_reply_bad(s, "-ERR Invalid base64 data");
-		return;
+		break;
 	}
-	pop3_auth_begin(s, NULL);
-	auth_step(s->auth, NULL, in, in_len, true, pop3_auth_done, s);
-	explicit_bzero(in, in_len);
-	free(in);
 }
 
 /*
@@ -313,13 +284,10 @@ pop3_auth_done(void *arg, enum auth_result res, const unsigned char *out,
 		return;
 	switch (res) {
 	case AUTH_CONTINUE:
-		if (outlen == 0) {
-			pop3_reply(s, "+ ");
-		} else {
-			b64 = auth_b64_encode(out, outlen);
-			pop3_reply(s, "+ %s", b64);
-			free(b64);
-		}
+		/* "+ " alone for an empty challenge. */
+		b64 = auth_b64_encode(out, outlen);
+		pop3_reply(s, "+ %s", b64);
+		free(b64);
 		s->flags |= POP3_F_SASL_CONT;
 		break;
 	case AUTH_OK:

@@ -37,6 +37,7 @@
 #include "common/xmalloc.h"
 #include "imap-lite/imap.h"
 #include "mailstore/ms.h"
+#include "mailstore/ms_imap.h"
 #include "pop3/pop3.h"
 #include "server/listen.h"
 #include "server/privdrop.h"
@@ -220,6 +221,8 @@ start(struct config *cfg, bool as_root, bool force_debug)
 	if (ms_open(db_path, &srv.ms, &err) != MS_OK)
 		fatalx("mailstore %s: %s", db_path, err != NULL ? err : "cannot open");
 	setup_first_start(srv.ms, cfg->data_dir);
+	/* No session holds a view yet, so no tombstone serves anyone. */
+	(void)ms_tombstones_prune_all_sync(srv.ms);
 	if (ms_start_writer(srv.ms, loop, spool_dir) == -1)
 		fatalx("cannot start the mailstore writer");
 	if (auth_init(loop, db_path) == -1)

@@ -48,7 +48,8 @@ tests_unit_check_pop3_parse_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_pop3_parse_LDADD = $(CHECK_LIBS)
 
 check_PROGRAMS += tests/unit/check_pop3_session
-tests_unit_check_pop3_session_SOURCES = tests/unit/check_pop3_session.c
+tests_unit_check_pop3_session_SOURCES = tests/unit/check_pop3_session.c \
+	tests/unit/session_harness.c tests/unit/session_harness.h
 tests_unit_check_pop3_session_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_pop3_session_LDADD = libpop3.a libmailstore.a libcommon.a $(CHECK_LIBS) $(POSTROOM_LIBS)
 
@@ -70,6 +71,12 @@ tests_unit_check_imap_mime_CPPFLAGS = $(AM_CPPFLAGS) \
 tests_unit_check_imap_mime_LDADD = libimapparse.a $(CHECK_LIBS)
 EXTRA_DIST += tests/unit/mime-corpus
 
+check_PROGRAMS += tests/unit/check_imap_casefold
+tests_unit_check_imap_casefold_SOURCES = tests/unit/check_imap_casefold.c \
+	tests/unit/check_imap_casefold_vectors.h $(UNIT_BASE)
+tests_unit_check_imap_casefold_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_imap_casefold_LDADD = libimapparse.a $(CHECK_LIBS)
+
 check_PROGRAMS += tests/unit/check_imap_response
 tests_unit_check_imap_response_SOURCES = tests/unit/check_imap_response.c \
 	imap-lite/imap_response.c $(UNIT_BASE)
@@ -79,7 +86,8 @@ tests_unit_check_imap_response_LDADD = $(CHECK_LIBS)
 check_PROGRAMS += tests/unit/check_imap_session
 tests_unit_check_imap_session_SOURCES = tests/unit/check_imap_session.c \
 	tests/unit/check_imap_session_msg.c tests/unit/check_imap_session_mbox.c \
-	tests/unit/check_imap_session.h
+	tests/unit/check_imap_session.h \
+	tests/unit/session_harness.c tests/unit/session_harness.h
 tests_unit_check_imap_session_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_imap_session_LDADD = libimap.a libimapparse.a libmailstore.a libcommon.a \
 	$(CHECK_LIBS) $(POSTROOM_LIBS)

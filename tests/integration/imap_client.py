@@ -17,12 +17,11 @@ import base64
 import calendar
 import re
 import socket
-import ssl
 import time
 import unittest
 
-from postroom_harness import (IO_TIMEOUT, USERS, HarnessError, Server,
-                              imap_supported, insecure_context, unique)
+from postroom_harness import (IO_TIMEOUT, USERS, HarnessError, LineClient,
+                              ServerTestCase, imap_supported, unique)
 
 SPECIAL_USE = {"Sent": "\\Sent", "Drafts": "\\Drafts", "Trash": "\\Trash",
                "Junk": "\\Junk", "Archive": "\\Archive"}
@@ -297,64 +296,17 @@ class Literal:
         self.nonsync = nonsync
 
 
-class ImapConn:
+class ImapConn(LineClient):
     """One IMAP connection.  cmd() sends a command and returns its Result;
     parts of the command are str (sent as they are) and Literal objects."""
 
+    error = ImapProtocolError
+
     def __init__(self, port, tls=False, timeout=IO_TIMEOUT, host="127.0.0.1"):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-        if tls:
-            self.sock = insecure_context().wrap_socket(self.sock)
-        self.buf = b""
+        super().__init__(port, tls, timeout, host)
         self.ntag = 0
         self.pending = []	# untagged responses read outside a command
         self.greeting = self.read_response()
-
-    # -- bytes
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        self.sock.sendall(data)
-
-    def _fill(self):
-        try:
-            data = self.sock.recv(1 << 16)
-        except (ConnectionResetError, BrokenPipeError):
-            data = b""
-        except ssl.SSLError as e:
-            if "timed out" in str(e):
-                raise socket.timeout(str(e))
-            data = b""
-        return data
-
-    def readline(self):
-        """Next line with CRLF; b'' at EOF.  Raises socket.timeout."""
-        while True:
-            i = self.buf.find(b"\n")
-            if i >= 0:
-                line, self.buf = self.buf[:i + 1], self.buf[i + 1:]
-                return line
-            data = self._fill()
-            if not data:
-                line, self.buf = self.buf, b""
-                return line
-            self.buf += data
-
-    def read_exact(self, n):
-        chunks = [self.buf[:n]]
-        have = len(chunks[0])
-        self.buf = self.buf[n:]
-        while have < n:
-            data = self._fill()
-            if not data:
-                raise ImapProtocolError("EOF after %d of %d literal bytes" % (have, n))
-            if len(data) > n - have:
-                self.buf = data[n - have:]
-                data = data[:n - have]
-            chunks.append(data)
-            have += len(data)
-        return b"".join(chunks)
 
     def read_response(self):
         """One whole response (with its literals); None at EOF."""
@@ -442,9 +394,7 @@ class ImapConn:
 
     def starttls(self):
         r = self.ok("STARTTLS")
-        if self.buf:
-            raise ImapProtocolError("bytes after the STARTTLS reply: %r" % self.buf)
-        self.sock = insecure_context().wrap_socket(self.sock)
+        super().starttls()
         return r
 
     def login(self, user, password):
@@ -521,31 +471,6 @@ class ImapConn:
             pass
         self.close()
 
-    def is_closed(self, timeout=5.0):
-        """True if the server closes within timeout (data read is kept)."""
-        deadline = time.monotonic() + timeout
-        old = self.sock.gettimeout()
-        try:
-            while time.monotonic() < deadline:
-                self.sock.settimeout(max(0.05, deadline - time.monotonic()))
-                try:
-                    data = self.sock.recv(65536)
-                except socket.timeout:
-                    return False
-                except (ConnectionResetError, BrokenPipeError, ssl.SSLError):
-                    return True
-                if not data:
-                    return True
-                self.buf += data
-            return False
-        finally:
-            self.sock.settimeout(old)
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
 
 
 def mailbox_arg(name):
@@ -587,29 +512,17 @@ def list_entries(result):
     return out
 
 
-class ImapTestCase(unittest.TestCase):
+class ImapTestCase(ServerTestCase):
     """One server with IMAP listeners per test class; each test gets fresh
     users so that mailbox contents are known."""
 
-    CONFIG = None
-    LABEL = None
+    IMAP = True
 
     @classmethod
     def setUpClass(cls):
         if not imap_supported():
             raise unittest.SkipTest("postroomd has no IMAP listeners yet")
-        cls.server = Server(cls.LABEL or cls.__name__.lower(), cls.CONFIG, imap=True)
-        try:
-            cls.server.start()
-        except BaseException:
-            cls.server.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        problem = cls.server.cleanup()
-        if problem:
-            raise AssertionError(problem)
+        super().setUpClass()
 
     def new_user(self, prefix="i"):
         addr = unique(prefix) + "@example.test"

@@ -190,14 +190,18 @@ def split_trace(stored, original):
 
 # ------------------------------------------------------------------ raw client
 
-class RawClient:
-    """A line client over a plain or TLS socket, for exact protocol tests."""
+class LineClient:
+    """A plain or TLS socket read by lines and by byte counts, the part
+    every test client shares (RawClient below, imap_client.ImapConn).
+    Every read is bounded by the socket timeout."""
+
+    error = HarnessError        # raised for a broken stream
 
     def __init__(self, port, tls=False, timeout=IO_TIMEOUT, host="127.0.0.1"):
         self.sock = socket.create_connection((host, port), timeout=timeout)
-        self.buf = b""
         if tls:
             self.sock = insecure_context().wrap_socket(self.sock)
+        self.buf = b""
 
     def send(self, data):
         if isinstance(data, str):
@@ -205,61 +209,53 @@ class RawClient:
         self.sock.sendall(data)
 
     def _fill(self):
+        """The next bytes from the socket; b'' at EOF or a reset.  A TLS
+        read that times out raises socket.timeout like a plain one."""
         try:
             data = self.sock.recv(65536)
-        except (ConnectionResetError, ssl.SSLError, BrokenPipeError):
+        except (ConnectionResetError, BrokenPipeError):
+            data = b""
+        except ssl.SSLError as e:
+            if "timed out" in str(e):
+                raise socket.timeout(str(e))
             data = b""
         return data
 
     def readline(self):
         """Next line with its terminator; b'' at EOF.  Raises socket.timeout."""
-        while b"\n" not in self.buf:
+        while True:
+            i = self.buf.find(b"\n")
+            if i >= 0:
+                line, self.buf = self.buf[:i + 1], self.buf[i + 1:]
+                return line
             data = self._fill()
             if not data:
                 line, self.buf = self.buf, b""
                 return line
             self.buf += data
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line + b"\n"
 
     def read_exact(self, n):
-        while len(self.buf) < n:
+        chunks = [self.buf[:n]]
+        have = len(chunks[0])
+        self.buf = self.buf[n:]
+        while have < n:
             data = self._fill()
             if not data:
-                raise HarnessError("EOF after %d of %d bytes" % (len(self.buf), n))
-            self.buf += data
-        out, self.buf = self.buf[:n], self.buf[n:]
-        return out
-
-    def reply(self):
-        """One SMTP reply: (code, [text lines]).  code 0 means EOF."""
-        lines = []
-        while True:
-            line = self.readline()
-            if not line:
-                return 0, lines
-            text = line.rstrip(b"\r\n").decode("utf-8", "replace")
-            if len(text) < 3 or not text[:3].isdigit():
-                raise HarnessError("malformed reply line %r" % text)
-            lines.append(text[4:])
-            if len(text) == 3 or text[3] == " ":
-                return int(text[:3]), lines
-
-    def cmd(self, line):
-        self.send(line + "\r\n" if isinstance(line, str) else line + b"\r\n")
-        return self.reply()
-
-    def ehlo(self, name="client.outside.test"):
-        code, lines = self.cmd("EHLO " + name)
-        if code != 250:
-            raise HarnessError("EHLO failed: %d %r" % (code, lines))
-        return [l.split(" ")[0].upper() for l in lines[1:]], lines
+                raise self.error("EOF after %d of %d bytes" % (have, n))
+            if len(data) > n - have:
+                self.buf = data[n - have:]
+                data = data[:n - have]
+            chunks.append(data)
+            have += len(data)
+        return b"".join(chunks)
 
     def starttls(self, ctx=None, server_hostname=None):
+        """TLS from here on, after the server's go-ahead; nothing may be
+        buffered from before."""
+        if self.buf:
+            raise self.error("bytes buffered across TLS start: %r" % self.buf)
         self.sock = (ctx or insecure_context()).wrap_socket(
             self.sock, server_hostname=server_hostname)
-        if self.buf:
-            raise HarnessError("bytes buffered across TLS start: %r" % self.buf)
 
     def is_closed(self, timeout=5.0):
         """True if the peer closes within timeout (data before EOF is kept)."""
@@ -289,6 +285,34 @@ class RawClient:
             self.sock.close()
         except OSError:
             pass
+
+
+class RawClient(LineClient):
+    """A line client for exact SMTP and POP3 protocol tests."""
+
+    def reply(self):
+        """One SMTP reply: (code, [text lines]).  code 0 means EOF."""
+        lines = []
+        while True:
+            line = self.readline()
+            if not line:
+                return 0, lines
+            text = line.rstrip(b"\r\n").decode("utf-8", "replace")
+            if len(text) < 3 or not text[:3].isdigit():
+                raise HarnessError("malformed reply line %r" % text)
+            lines.append(text[4:])
+            if len(text) == 3 or text[3] == " ":
+                return int(text[:3]), lines
+
+    def cmd(self, line):
+        self.send(line + "\r\n" if isinstance(line, str) else line + b"\r\n")
+        return self.reply()
+
+    def ehlo(self, name="client.outside.test"):
+        code, lines = self.cmd("EHLO " + name)
+        if code != 250:
+            raise HarnessError("EHLO failed: %d %r" % (code, lines))
+        return [l.split(" ")[0].upper() for l in lines[1:]], lines
 
 
 # ------------------------------------------------------------------ POP3 helpers
@@ -676,14 +700,17 @@ class Server:
 
 
 class ServerTestCase(unittest.TestCase):
-    """One server per test class.  Subclasses set CONFIG and LABEL."""
+    """One server per test class.  Subclasses set CONFIG and LABEL, and
+    IMAP to force the imap listeners on or off (None: when supported)."""
 
     CONFIG = None
     LABEL = None
+    IMAP = None
 
     @classmethod
     def setUpClass(cls):
-        cls.server = Server(cls.LABEL or cls.__name__.lower(), cls.CONFIG)
+        cls.server = Server(cls.LABEL or cls.__name__.lower(), cls.CONFIG,
+                            imap=cls.IMAP)
         try:
             cls.server.start()
         except BaseException:

@@ -12,6 +12,7 @@ literals.
 import base64
 import datetime
 import email.utils
+import quopri
 import unittest
 
 from imap_client import MONTHS, ImapTestCase, Literal, quote
@@ -228,6 +229,59 @@ class ImapSearchTests(ImapTestCase):
             r = self.c.ok("SEARCH", "CHARSET", "UTF-8", "BODY", lit)
             self.assertEqual(r.search(), {5})
         self.assertEqual(self.c.ok("SEARCH", "BODY", '"Viele Gr"').search(), {5})
+
+    def test_unicode_case_insensitive(self):
+        # Non-ASCII letters match in the other case (simple Unicode case
+        # folding), in encoded-word subjects and in 8bit, base64 and
+        # quoted-printable bodies.  A fresh user keeps INBOX's seven intact.
+        def fold_char(c):
+            # Simple folding: full casefold() unless it gives several
+            # characters, then lower() ("ẞ" to "ß"), else the character.
+            for t in (c.casefold(), c.lower()):
+                if len(t) == 1:
+                    return t
+            return c
+
+        def fold(text):
+            return "".join(map(fold_char, text))
+
+        def b64word(text):
+            return "=?UTF-8?B?%s?=" % base64.b64encode(text.encode()).decode()
+
+        msgs = [  # (subject, body, Content-Transfer-Encoding)
+            ("ÄRGER mit ΣΟΦΙΑΣ", "Grüße aus МОСКВА, ЀЏ\n", "8bit"),
+            ("arger ohne Umlaut", "Привет, Москва!\n", "base64"),
+            ("Tiếng Việt", "ĐƯỜNG PHỐ ＦＵＬＬ\n", "quoted-printable"),
+        ]
+        addr, pw = self.new_user("fold")
+        c = self.session(addr, pw)
+        for subject, body, cte in msgs:
+            raw = body.replace("\n", "\r\n").encode()
+            if cte == "base64":
+                raw = base64.encodebytes(raw).replace(b"\n", b"\r\n")
+            elif cte == "quoted-printable":
+                raw = quopri.encodestring(raw).replace(b"\n", b"\r\n")
+            head = ("From: fold@example.test\r\nSubject: %s\r\nMIME-Version: 1.0\r\n"
+                    "Content-Type: text/plain; charset=utf-8\r\n"
+                    "Content-Transfer-Encoding: %s\r\n\r\n" % (b64word(subject), cte))
+            self.assertTrue(c.append("INBOX", head.encode() + raw).ok)
+        self.assertTrue(c.select("INBOX").ok)
+        searches = [("SUBJECT", "ärger"), ("SUBJECT", "σοφιας"), ("SUBJECT", "ARGER"),
+                    ("SUBJECT", "TIẾNG"), ("SUBJECT", "ärgerlich"), ("BODY", "москва"),
+                    ("BODY", "ѐџ"), ("BODY", "GRÜSSE"), ("BODY", "grüße"),
+                    ("BODY", "đường"), ("BODY", "ｆｕｌｌ"), ("BODY", "москвы"),
+                    ("TEXT", "ΣΟΦΙΑς")]
+        for key, needle in searches:
+            want = {n for n, (subject, body, _) in enumerate(msgs, 1)
+                    if fold(needle) in fold({"SUBJECT": subject, "BODY": body,
+                                             "TEXT": subject + "\n" + body}[key])}
+            r = c.ok("SEARCH", "CHARSET", "UTF-8", key, Literal(needle))
+            self.assertEqual(r.search(), want, "SEARCH %s %s" % (key, needle))
+        # Both kinds of answer occur, so neither can pass by accident.
+        self.assertEqual(c.ok("SEARCH", "CHARSET", "UTF-8", "BODY", Literal("МОСКВА")).search(),
+                         {1, 2})
+        self.assertEqual(c.ok("SEARCH", "CHARSET", "UTF-8", "SUBJECT",
+                              Literal("ÄRGERLICH")).search(), set())
 
     def test_bad_keys(self):
         for key in (["FROM"], ["BEFORE", "2026-01-01"], ["LARGER", "x"], ["OR", "SEEN"],

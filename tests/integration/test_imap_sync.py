@@ -9,6 +9,8 @@ the Thunderbird drafts cycle (APPEND, APPENDUID, \\Deleted on the old
 draft, EXPUNGE) leaves exactly the newest draft.
 """
 
+import os
+import sqlite3
 import time
 import unittest
 
@@ -205,6 +207,41 @@ class ImapSyncTests(ImapTestCase):
             self.assertEqual(item(d[101], "BODY[]"), new)
         for s in (a, b, c):
             s.logout()
+
+    def tombstones(self, addr):
+        """Tombstones (expunged uids kept for syncing views) of addr's
+        mailboxes, read from the store beside the running daemon."""
+        db = sqlite3.connect("file:%s?mode=ro" % os.path.join(self.server.data_dir, "mail.db"),
+                             uri=True, timeout=10)
+        try:
+            return db.execute("SELECT count(*) FROM expunged e JOIN mailboxes m"
+                              " ON m.id = e.mailbox_id JOIN users u ON u.id = m.user_id"
+                              " WHERE u.address = ?", (addr.lower(),)).fetchone()[0]
+        finally:
+            db.close()
+
+    def test_tombstones_pruned_when_no_view_needs_them(self):
+        addr, pw, _ = self.user_with(4)
+        a, _ = self.selected(addr, pw)
+        b, _ = self.selected(addr, pw)
+        a.ok("STORE", "1:2", "+FLAGS.SILENT", "(\\Deleted)")
+        a.ok("EXPUNGE")
+        # b has not been told yet: the tombstones are what tells it
+        self.assertEqual(self.tombstones(addr), 2)
+        r = b.ok("NOOP")
+        self.assertEqual(len(r.of("EXPUNGE")), 2, r)
+        a.logout()
+        self.assertEqual(self.tombstones(addr), 2)
+        # the last view of the mailbox closes: nobody needs them any more
+        b.logout()
+        deadline = time.monotonic() + 5
+        while self.tombstones(addr) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(self.tombstones(addr), 0)
+        # and a new session still sees the right mailbox
+        c, r = self.selected(addr, pw)
+        self.assertEqual(r.of("EXISTS")[-1].number(), 2)
+        c.logout()
 
     # ------------------------------------------------------------ POP3
 

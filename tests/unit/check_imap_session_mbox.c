@@ -21,11 +21,58 @@
 
 static const char small[] = "Subject: small\r\n\r\nsmall body\r\n";
 
+/* n deliveries of small to alice's INBOX (uids 1..n in a new store). */
+static void
+small_messages(unsigned n)
+{
+	while (n-- > 0)
+		deliver(small, strlen(small));
+}
+
 /* ----------------------------------------------------------------- LIST */
 
 static void
 script_list(void)
 {
+	static const char *const steps[][STEP_MAX] = {
+		{ "OK", "LIST \"\" \"\"", "* LIST (\\Noselect) \"/\" \"\"" },
+		{ "OK", "CREATE Work/Proj" },
+		{ "OK", "CREATE \"&ZeVnLIqe-\"" },
+		{ "OK", "LIST \"\" %", "* LIST (\\HasChildren) \"/\" \"Work\"",
+		    "\"&ZeVnLIqe-\"", "!Work/Proj" },
+		{ "OK", "LIST Work/ %",
+		    "* LIST (\\HasNoChildren) \"/\" \"Work/Proj\"", "!INBOX" },
+		{ "OK", "LIST \"\" inbox", "\"INBOX\"" },
+		/* LIST-EXTENDED and LIST-STATUS. */
+		{ "OK", "LIST (SPECIAL-USE) \"\" *", "\\Sent) \"/\" \"Sent\"",
+		    "!INBOX", "!Work" },
+		{ "OK", "LIST \"\" (INBOX Sent) RETURN (SUBSCRIBED STATUS "
+		    "(MESSAGES UNSEEN UIDNEXT))",
+		    "* LIST (\\HasNoChildren \\Subscribed) \"/\" \"INBOX\"\r\n"
+		    "* STATUS \"INBOX\" (MESSAGES 2 UIDNEXT 3 UNSEEN 2)\r\n",
+		    "* STATUS \"Sent\" (MESSAGES 0 UIDNEXT 1 UNSEEN 0)",
+		    "!Trash" },
+		{ "BAD", "LIST (RECURSIVEMATCH) \"\" *" },
+		{ "BAD", "LIST \"\"" },
+		/* Subscriptions. */
+		{ "OK", "UNSUBSCRIBE Work" },
+		{ "OK", "LSUB \"\" *", "* LSUB () \"/\" \"Work/Proj\"",
+		    "!\"Work\"\r\n" },
+		{ "OK", "LSUB \"\" %", "* LSUB (\\Noselect) \"/\" \"Work\"" },
+		{ "OK", "LIST (SUBSCRIBED RECURSIVEMATCH) \"\" %",
+		    "\"Work\" (\"CHILDINFO\" (\"SUBSCRIBED\"))" },
+		{ "OK", "SUBSCRIBE Work" },
+		{ "NO [NONEXISTENT]", "SUBSCRIBE Nowhere" },
+		{ "OK", "STATUS INBOX (MESSAGES RECENT UIDNEXT UIDVALIDITY "
+		    "UNSEEN HIGHESTMODSEQ)",
+		    "* STATUS \"INBOX\" (MESSAGES 2 RECENT ",
+		    " UNSEEN 2 HIGHESTMODSEQ " },
+		{ "NO [NONEXISTENT]", "STATUS Nowhere (MESSAGES)" },
+		{ "BAD", "STATUS INBOX (BOGUS)" },
+		{ "OK", "NAMESPACE", "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n" },
+		{ "OK", "ENABLE CONDSTORE X-UNKNOWN",
+		    "* ENABLED CONDSTORE\r\n" },
+	};
 	struct client *c = cl_login();
 	char *r;
 
@@ -39,76 +86,13 @@ script_list(void)
 	ck_assert_msg(strncmp(r, "* LIST (\\HasNoChildren) \"/\" \"INBOX\"",
 	    30) == 0, "INBOX first:\n%s", r);
 	free(r);
-	r = cl_cmd(c, "OK", "LIST \"\" \"\"");
-	HAS(r, "* LIST (\\Noselect) \"/\" \"\"");
-	free(r);
-
-	cl_run(c, "OK", "CREATE Work/Proj");
-	cl_run(c, "OK", "CREATE \"&ZeVnLIqe-\"");
-	r = cl_cmd(c, "OK", "LIST \"\" %%");
-	HAS(r, "* LIST (\\HasChildren) \"/\" \"Work\"");
-	HAS(r, "\"&ZeVnLIqe-\"");
-	HASNT(r, "Work/Proj");
-	free(r);
-	r = cl_cmd(c, "OK", "LIST Work/ %%");
-	HAS(r, "* LIST (\\HasNoChildren) \"/\" \"Work/Proj\"");
-	HASNT(r, "INBOX");
-	free(r);
-	r = cl_cmd(c, "OK", "LIST \"\" inbox");
-	HAS(r, "\"INBOX\"");
-	free(r);
-
-	/* LIST-EXTENDED and LIST-STATUS. */
-	r = cl_cmd(c, "OK", "LIST (SPECIAL-USE) \"\" *");
-	HAS(r, "\\Sent) \"/\" \"Sent\"");
-	HASNT(r, "INBOX");
-	HASNT(r, "Work");
-	free(r);
-	r = cl_cmd(c, "OK", "LIST \"\" (INBOX Sent) RETURN (SUBSCRIBED "
-	    "STATUS (MESSAGES UNSEEN UIDNEXT))");
-	HAS(r, "* LIST (\\HasNoChildren \\Subscribed) \"/\" \"INBOX\"\r\n"
-	    "* STATUS \"INBOX\" (MESSAGES 2 UIDNEXT 3 UNSEEN 2)\r\n");
-	HAS(r, "* STATUS \"Sent\" (MESSAGES 0 UIDNEXT 1 UNSEEN 0)");
-	HASNT(r, "Trash");
-	free(r);
-	cl_run(c, "BAD", "LIST (RECURSIVEMATCH) \"\" *");
-	cl_run(c, "BAD", "LIST \"\"");
-
-	/* Subscriptions. */
-	cl_run(c, "OK", "UNSUBSCRIBE Work");
-	r = cl_cmd(c, "OK", "LSUB \"\" *");
-	HAS(r, "* LSUB () \"/\" \"Work/Proj\"");
-	HASNT(r, "\"Work\"\r\n");
-	free(r);
-	r = cl_cmd(c, "OK", "LSUB \"\" %%");
-	HAS(r, "* LSUB (\\Noselect) \"/\" \"Work\"");
-	free(r);
-	r = cl_cmd(c, "OK", "LIST (SUBSCRIBED RECURSIVEMATCH) \"\" %%");
-	HAS(r, "\"Work\" (\"CHILDINFO\" (\"SUBSCRIBED\"))");
-	free(r);
-	cl_run(c, "OK", "SUBSCRIBE Work");
-	cl_run(c, "NO [NONEXISTENT]", "SUBSCRIBE Nowhere");
-
-	r = cl_cmd(c, "OK", "STATUS INBOX (MESSAGES RECENT UIDNEXT "
-	    "UIDVALIDITY UNSEEN HIGHESTMODSEQ)");
-	HAS(r, "* STATUS \"INBOX\" (MESSAGES 2 RECENT ");
-	HAS(r, " UNSEEN 2 HIGHESTMODSEQ ");
-	free(r);
-	cl_run(c, "NO [NONEXISTENT]", "STATUS Nowhere (MESSAGES)");
-	cl_run(c, "BAD", "STATUS INBOX (BOGUS)");
-	r = cl_cmd(c, "OK", "NAMESPACE");
-	HAS(r, "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n");
-	free(r);
-	r = cl_cmd(c, "OK", "ENABLE CONDSTORE X-UNKNOWN");
-	HAS(r, "* ENABLED CONDSTORE\r\n");
-	free(r);
+	RUN_STEPS(c, steps);
 	cl_logout(&c);
 }
 
 START_TEST(test_list)
 {
-	deliver(small, strlen(small));
-	deliver(small, strlen(small));
+	small_messages(2);
 	run_script(script_list);
 }
 END_TEST
@@ -118,33 +102,31 @@ END_TEST
 static void
 script_folders(void)
 {
+	static const char *const steps[][STEP_MAX] = {
+		{ "OK", "CREATE Jobs/" },
+		{ "NO [ALREADYEXISTS]", "CREATE Jobs" },
+		{ "NO [ALREADYEXISTS]", "CREATE inbox" },
+		{ "NO [CANNOT]", "CREATE a//b" },
+		{ "NO [CANNOT]", "CREATE \"a*b\"" },
+		{ "OK", "CREATE Jobs/2026" },
+		{ "OK", "RENAME Jobs Work" },
+		{ "OK", "LIST \"\" Work*", "\"Work\"", "\"Work/2026\"" },
+		{ "NO [NONEXISTENT]", "RENAME Jobs Other" },
+		{ "NO [ALREADYEXISTS]", "RENAME Work Sent" },
+		{ "NO [INUSE]", "DELETE Work" },
+		{ "OK", "DELETE Work/2026" },
+		{ "OK", "DELETE Work" },
+		{ "NO [NONEXISTENT]", "DELETE Work" },
+		{ "NO [CANNOT]", "DELETE INBOX" },
+		/* Deleting the selected mailbox unselects it. */
+		{ "OK", "CREATE Tmp" },
+		{ "OK", "SELECT Tmp" },
+		{ "OK", "DELETE Tmp" },
+		{ "BAD", "FETCH 1 FLAGS" },
+	};
 	struct client *c = cl_login();
-	char *r;
 
-	cl_run(c, "OK", "CREATE Jobs/");
-	cl_run(c, "NO [ALREADYEXISTS]", "CREATE Jobs");
-	cl_run(c, "NO [ALREADYEXISTS]", "CREATE inbox");
-	cl_run(c, "NO [CANNOT]", "CREATE a//b");
-	cl_run(c, "NO [CANNOT]", "CREATE \"a*b\"");
-	cl_run(c, "OK", "CREATE Jobs/2026");
-	cl_run(c, "OK", "RENAME Jobs Work");
-	r = cl_cmd(c, "OK", "LIST \"\" Work*");
-	HAS(r, "\"Work\"");
-	HAS(r, "\"Work/2026\"");
-	free(r);
-	cl_run(c, "NO [NONEXISTENT]", "RENAME Jobs Other");
-	cl_run(c, "NO [ALREADYEXISTS]", "RENAME Work Sent");
-	cl_run(c, "NO [INUSE]", "DELETE Work");
-	cl_run(c, "OK", "DELETE Work/2026");
-	cl_run(c, "OK", "DELETE Work");
-	cl_run(c, "NO [NONEXISTENT]", "DELETE Work");
-	cl_run(c, "NO [CANNOT]", "DELETE INBOX");
-
-	/* Deleting the selected mailbox unselects it. */
-	cl_run(c, "OK", "CREATE Tmp");
-	cl_run(c, "OK", "SELECT Tmp");
-	cl_run(c, "OK", "DELETE Tmp");
-	cl_run(c, "BAD", "FETCH 1 FLAGS");
+	RUN_STEPS(c, steps);
 	cl_logout(&c);
 }
 
@@ -157,34 +139,32 @@ END_TEST
 static void
 script_aliases(void)
 {
+	/* Clients that ignore SPECIAL-USE create their own names... */
+	static const char *const create[][STEP_MAX] = {
+		{ "OK", "CREATE \"Sent Items\"" },
+		{ "OK", "CREATE \"Deleted Items\"" },
+		{ "OK", "CREATE \"Gel&APY-schte Elemente\"" },
+		{ "OK", "CREATE Spam" },
+		{ "OK", "LIST \"\" *", "!Items", "!Spam", "!Gel" },
+	};
+	/* ...and every later use reaches the special folder. */
+	static const char *const use[][STEP_MAX] = {
+		{ "OK", "STATUS \"Sent Items\" (MESSAGES)",
+		    "* STATUS \"Sent Items\" (MESSAGES 1)" },
+		{ "OK", "SELECT \"Sent Messages\"", "* 1 EXISTS" },
+		{ "OK [COPYUID", "COPY 1 \"Deleted Items\"" },
+		{ "OK [COPYUID", "COPY 1 Papierkorb" },
+	};
 	struct client *c = cl_login();
 	size_t n = strlen(small);
-	char *r;
 
-	/* Clients that ignore SPECIAL-USE create their own names... */
-	cl_run(c, "OK", "CREATE \"Sent Items\"");
-	cl_run(c, "OK", "CREATE \"Deleted Items\"");
-	cl_run(c, "OK", "CREATE \"Gel&APY-schte Elemente\"");
-	cl_run(c, "OK", "CREATE Spam");
-	r = cl_cmd(c, "OK", "LIST \"\" *");
-	HASNT(r, "Items");
-	HASNT(r, "Spam");
-	HASNT(r, "Gel");
-	free(r);
-	/* ...and every later use reaches the special folder. */
+	RUN_STEPS(c, create);
 	cl_send(c, "A1 APPEND \"Sent Items\" {%zu+}", n);
 	cl_write(c, small, n);
 	cl_write(c, "\r\n", 2);
 	cl_expect(c, "A1 OK [APPENDUID");
 	ck_assert_uint_eq(mailbox_count("Sent"), 1);
-	r = cl_cmd(c, "OK", "STATUS \"Sent Items\" (MESSAGES)");
-	HAS(r, "* STATUS \"Sent Items\" (MESSAGES 1)");
-	free(r);
-	r = cl_cmd(c, "OK", "SELECT \"Sent Messages\"");
-	HAS(r, "* 1 EXISTS");
-	free(r);
-	cl_run(c, "OK [COPYUID", "COPY 1 \"Deleted Items\"");
-	cl_run(c, "OK [COPYUID", "COPY 1 Papierkorb");
+	RUN_STEPS(c, use);
 	ck_assert_uint_eq(mailbox_count("Trash"), 2);
 	/* DELETE and RENAME never follow an alias. */
 	cl_run(c, "NO [NONEXISTENT]", "DELETE \"Deleted Items\"");
@@ -204,28 +184,34 @@ END_TEST
 static void
 script_select(void)
 {
+	static const char *const open[][STEP_MAX] = {
+		{ "OK [READ-WRITE] SELECT", "SELECT INBOX (CONDSTORE)",
+		    "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
+		    "\\Draft)\r\n",
+		    "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted "
+		    "\\Seen \\Draft \\*)]",
+		    "* 3 EXISTS\r\n", "* OK [UIDVALIDITY ", "* OK [UIDNEXT 4]",
+		    "* OK [HIGHESTMODSEQ " },
+		{ "OK [READ-ONLY]", "EXAMINE INBOX", "[PERMANENTFLAGS ()]" },
+		{ "NO [READ-ONLY]", "STORE 1 +FLAGS (\\Deleted)" },
+		{ "NO [READ-ONLY]", "EXPUNGE" },
+		/* CLOSE expunges silently; UNSELECT does not expunge. */
+		{ "OK", "SELECT INBOX" },
+		{ "OK", "STORE 1:2 +FLAGS (\\Deleted)" },
+		{ "OK", "UNSELECT" },
+	};
+	static const char *const closed[][STEP_MAX] = {
+		{ "BAD", "CLOSE" },
+		/* A failed SELECT leaves nothing selected. */
+		{ "OK", "SELECT INBOX" },
+		{ "NO [NONEXISTENT]", "SELECT Nowhere" },
+		{ "BAD", "FETCH 1 FLAGS" },
+		{ "BAD", "SELECT INBOX (QRESYNC)" },
+	};
 	struct client *c = cl_login();
 	char *r;
 
-	r = cl_cmd(c, "OK [READ-WRITE] SELECT", "SELECT INBOX (CONDSTORE)");
-	HAS(r, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n");
-	HAS(r, "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen "
-	    "\\Draft \\*)]");
-	HAS(r, "* 3 EXISTS\r\n");
-	HAS(r, "* OK [UIDVALIDITY ");
-	HAS(r, "* OK [UIDNEXT 4]");
-	HAS(r, "* OK [HIGHESTMODSEQ ");
-	free(r);
-	r = cl_cmd(c, "OK [READ-ONLY]", "EXAMINE INBOX");
-	HAS(r, "[PERMANENTFLAGS ()]");
-	free(r);
-	cl_run(c, "NO [READ-ONLY]", "STORE 1 +FLAGS (\\Deleted)");
-	cl_run(c, "NO [READ-ONLY]", "EXPUNGE");
-
-	/* CLOSE expunges silently; UNSELECT does not expunge. */
-	cl_run(c, "OK", "SELECT INBOX");
-	free(cl_cmd(c, "OK", "STORE 1:2 +FLAGS (\\Deleted)"));
-	cl_run(c, "OK", "UNSELECT");
+	RUN_STEPS(c, open);
 	ck_assert_uint_eq(mailbox_count("INBOX"), 3);
 	cl_run(c, "BAD", "FETCH 1 FLAGS");
 	cl_run(c, "OK", "SELECT INBOX");
@@ -233,20 +219,13 @@ script_select(void)
 	HASNT(r, "EXPUNGE");
 	free(r);
 	ck_assert_uint_eq(mailbox_count("INBOX"), 1);
-	cl_run(c, "BAD", "CLOSE");
-	/* A failed SELECT leaves nothing selected. */
-	cl_run(c, "OK", "SELECT INBOX");
-	cl_run(c, "NO [NONEXISTENT]", "SELECT Nowhere");
-	cl_run(c, "BAD", "FETCH 1 FLAGS");
-	cl_run(c, "BAD", "SELECT INBOX (QRESYNC)");
+	RUN_STEPS(c, closed);
 	cl_logout(&c);
 }
 
 START_TEST(test_select)
 {
-	deliver(small, strlen(small));
-	deliver(small, strlen(small));
-	deliver(small, strlen(small));
+	small_messages(3);
 	run_script(script_select);
 }
 END_TEST
@@ -314,7 +293,7 @@ script_idle(void)
 
 START_TEST(test_idle)
 {
-	deliver(small, strlen(small));
+	small_messages(1);
 	run_script(script_idle);
 }
 END_TEST
@@ -325,52 +304,36 @@ static void
 script_two_sessions(void)
 {
 	struct client *a = cl_login(), *b = cl_login();
-	char *r;
 
 	cl_run(a, "OK", "SELECT INBOX");
 	cl_run(b, "OK", "SELECT INBOX");
-	free(cl_cmd(a, "OK", "STORE 2 +FLAGS (\\Seen $Work)"));
-	r = cl_cmd(b, "OK", "NOOP");
-	HAS(r, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)");
-	HAS(r, "* 2 FETCH (UID 2 FLAGS (\\Seen $Work))");
-	free(r);
+	cl_run(a, "OK", "STORE 2 +FLAGS (\\Seen $Work)");
+	cl_check(b, "OK", "NOOP",
+	    "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)",
+	    "* 2 FETCH (UID 2 FLAGS (\\Seen $Work))", NULL);
 
 	/* a expunges message 2; b is told, but never during a FETCH,
 	 * STORE or SEARCH, where the numbers must stay put. */
-	free(cl_cmd(a, "OK", "STORE 2 +FLAGS.SILENT (\\Deleted)"));
-	r = cl_cmd(a, "OK", "EXPUNGE");
-	HAS(r, "* 2 EXPUNGE");
-	free(r);
-	r = cl_cmd(b, "OK", "FETCH 1:* UID");
-	HASNT(r, "EXPUNGE");
-	HAS(r, "* 3 FETCH (UID 3)");
-	free(r);
-	r = cl_cmd(b, "OK", "SEARCH ALL");
-	HASNT(r, "EXPUNGE");
-	free(r);
+	cl_run(a, "OK", "STORE 2 +FLAGS.SILENT (\\Deleted)");
+	cl_check(a, "OK", "EXPUNGE", "* 2 EXPUNGE", NULL);
+	cl_check(b, "OK", "FETCH 1:* UID", "!EXPUNGE", "* 3 FETCH (UID 3)",
+	    NULL);
+	cl_check(b, "OK", "SEARCH ALL", "!EXPUNGE", NULL);
 	/* The vanished message's body cannot be fetched any more. */
 	cl_run(b, "NO [EXPUNGEISSUED]", "FETCH 2 BODY.PEEK[]");
-	r = cl_cmd(b, "OK", "NOOP");
-	HAS(r, "* 2 EXPUNGE\r\n");
-	free(r);
-	r = cl_cmd(b, "OK", "FETCH 2 UID");
-	HAS(r, "* 2 FETCH (UID 3)");
-	free(r);
+	cl_check(b, "OK", "NOOP", "* 2 EXPUNGE\r\n", NULL);
+	cl_check(b, "OK", "FETCH 2 UID", "* 2 FETCH (UID 3)", NULL);
 	/* UID commands may carry the EXPUNGE responses. */
-	free(cl_cmd(a, "OK", "STORE 1 +FLAGS.SILENT (\\Deleted)"));
-	free(cl_cmd(a, "OK", "EXPUNGE"));
-	r = cl_cmd(b, "OK", "UID FETCH 1:* UID");
-	HAS(r, "* 1 EXPUNGE\r\n");
-	free(r);
+	cl_run(a, "OK", "STORE 1 +FLAGS.SILENT (\\Deleted)");
+	cl_run(a, "OK", "EXPUNGE");
+	cl_check(b, "OK", "UID FETCH 1:* UID", "* 1 EXPUNGE\r\n", NULL);
 	cl_logout(&a);
 	cl_logout(&b);
 }
 
 START_TEST(test_two_sessions)
 {
-	deliver(small, strlen(small));
-	deliver(small, strlen(small));
-	deliver(small, strlen(small));
+	small_messages(3);
 	run_script(script_two_sessions);
 }
 END_TEST
@@ -408,8 +371,7 @@ script_outside_expunge(void)
 
 START_TEST(test_outside_expunge)
 {
-	deliver(small, strlen(small));
-	deliver(small, strlen(small));
+	small_messages(2);
 	run_script(script_outside_expunge);
 	ck_assert_uint_eq(mailbox_count("INBOX"), 1);
 }

@@ -20,6 +20,7 @@
 #include "mailstore/ms.h"
 #include "mailstore/ms_addr.h"
 #include "mailstore/ms_authcache.h"
+#include "mailstore/ms_internal.h"
 #include "tests/unit/check_mailstore.h"
 
 /* -------------------------------------------------------- address syntax */
@@ -178,6 +179,108 @@ START_TEST(test_open_schema)
 	ck_assert_ptr_nonnull(strstr(err, "newer"));
 	free(err);
 	ck_assert_int_eq(t_side_count("PRAGMA user_version"), 9999);
+}
+END_TEST
+
+/* One value from a query on the database at path. */
+static long long
+count_on(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	long long n;
+
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE,
+	    NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/*
+ * A version 2 database with mail in it, migrated: the stored counters
+ * start from what the rows say, and removing rows still deletes the
+ * messages nothing refers to (version 3 replaced that trigger).
+ */
+START_TEST(test_migrate_counters)
+{
+	static const char rows[] =
+	    "INSERT INTO domains (id, name) VALUES (1, 'd.test');"
+	    "INSERT INTO users (id, domain_id, address, password_hash,"
+	    " created_at) VALUES (1, 1, 'alice@d.test', 'x', 0);"
+	    "INSERT INTO mailboxes (id, user_id, name, uidvalidity, uidnext)"
+	    " VALUES (1, 1, 'INBOX', 7, 4), (2, 1, 'Work', 8, 2),"
+	    " (3, 1, 'Empty', 9, 1);"
+	    "INSERT INTO messages (id, size, received_at) VALUES (1, 100, 0),"
+	    " (2, 250, 0), (3, 4000, 0);"
+	    "INSERT INTO message_data (message_id, data) VALUES (1, x'00'),"
+	    " (2, x'00'), (3, x'00');"
+	    "INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags,"
+	    " internaldate, modseq) VALUES (1, 1, 1, 1, 0, 1), (1, 2, 2, 0, 0, 2),"
+	    " (1, 3, 3, 2, 0, 3), (2, 1, 3, 0, 0, 1);";
+	static const struct {
+		const char *name;
+		uint32_t messages, unseen;
+		uint64_t bytes;
+	} want[] = {
+		{ "INBOX", 3, 2, 4350 },
+		{ "Work", 1, 1, 4000 },
+		{ "Empty", 0, 0, 0 },
+	};
+	struct ms_mailbox_info info;
+	struct ms_store *old;
+	struct status_done done = { 0 };
+	char path[PATH_MAX], *err = NULL;
+	uint32_t uid = 3;
+	sqlite3 *db;
+	size_t i;
+
+	ck_assert_int_lt(snprintf(path, sizeof(path), "%s/v2.db", tmpdir),
+	    (int)sizeof(path));
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA foreign_keys=ON", NULL, NULL,
+	    NULL), SQLITE_OK);
+	for (i = 0; i < ms_migrations_count && ms_migrations[i].version <= 2;
+	    i++)
+		ck_assert_int_eq(sqlite3_exec(db, ms_migrations[i].sql, NULL,
+		    NULL, NULL), SQLITE_OK);
+	ck_assert_uint_eq(i, 2);
+	ck_assert_int_eq(sqlite3_exec(db, rows, NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version = 2", NULL,
+	    NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	ck_assert_int_eq(ms_open(path, &old, &err), MS_OK);
+	ck_assert_int_ge(count_on(path, "PRAGMA user_version"), 3);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		ck_assert_int_eq(ms_mailbox_find(old, 1, want[i].name, &info),
+		    MS_OK);
+		ck_assert_uint_eq(info.messages, want[i].messages);
+		ck_assert_uint_eq(info.unseen, want[i].unseen);
+		ck_assert_uint_eq(info.bytes, want[i].bytes);
+	}
+	/* Message 3 is in both mailboxes: it goes with its last row. */
+	ms_expunge_uids(old, 1, &uid, 1, t_on_status, &done);
+	ck_assert_int_eq(done.calls, 1);
+	ck_assert_int_eq(done.status, MS_OK);
+	ck_assert_int_eq(count_on(path, "SELECT count(*) FROM messages"), 3);
+	uid = 1;
+	ms_expunge_uids(old, 2, &uid, 1, t_on_status, &done);
+	ck_assert_int_eq(done.status, MS_OK);
+	ck_assert_int_eq(count_on(path, "SELECT count(*) FROM messages"), 2);
+	ck_assert_int_eq(count_on(path,
+	    "SELECT count(*) FROM message_data WHERE message_id = 3"), 0);
+	ck_assert_int_eq(ms_mailbox_find(old, 1, "INBOX", &info), MS_OK);
+	ck_assert_uint_eq(info.messages, 2);
+	ck_assert_uint_eq(info.bytes, 350);
+	ck_assert_int_eq(ms_mailbox_find(old, 1, "Work", &info), MS_OK);
+	ck_assert_uint_eq(info.messages, 0);
+	ck_assert_uint_eq(info.bytes, 0);
+	ms_close(&old);
 }
 END_TEST
 
@@ -655,6 +758,7 @@ mailstore_suite(void)
 	tcase_add_checked_fixture(tc, t_setup, t_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_open_schema);
+	tcase_add_test(tc, test_migrate_counters);
 	tcase_add_test(tc, test_domains);
 	tcase_add_test(tc, test_users);
 	tcase_add_test(tc, test_aliases);

@@ -4,8 +4,10 @@
  * mailbox name and keyword rules as tables; folder create, delete, rename
  * (hierarchies and INBOX) and subscriptions; flag stores with modseqs and
  * UNCHANGEDSINCE; copy and move with their UID maps; changes since a
- * modseq with tombstones; the MIME cache; the change hook; and a copy hit
- * by an injected fault at every step, which must change all or nothing.
+ * modseq with tombstones, and their pruning (through the writer and at
+ * start-up); the stored mailbox counters against a count of the rows; the
+ * MIME cache; the change hook; and a copy and a prune hit by an injected
+ * fault at every step, which must change all or nothing.
  *
  * Everything goes through the writer thread on a real ev_loop, with the
  * fixtures of check_mailstore_util.c; some checks read the database
@@ -433,6 +435,31 @@ START_TEST(test_keyword_table)
 END_TEST
 
 /* ------------------------------------------------------------- folders */
+
+START_TEST(test_count_above)
+{
+	ms_id alice, inbox, archive;
+	uint32_t uids[5], count, i;
+
+	alice = setup_alice();
+	inbox = t_inbox_of(alice);
+	archive = mb_info(alice, "Archive").id;
+	for (i = 0; i < 5; i++)
+		uids[i] = append(inbox, 0, NULL, 1000000000, i, NULL);
+	(void)append(archive, 0, NULL, 1000000000, 9, NULL);
+	ck_assert_int_eq(ms_mailbox_count_above(ms, inbox, 0, &count), MS_OK);
+	ck_assert_uint_eq(count, 5);
+	ck_assert_int_eq(ms_mailbox_count_above(ms, inbox, uids[1], &count),
+	    MS_OK);
+	ck_assert_uint_eq(count, 3);
+	ck_assert_int_eq(ms_mailbox_count_above(ms, inbox, uids[4], &count),
+	    MS_OK);
+	ck_assert_uint_eq(count, 0);
+	/* Other mailboxes do not count. */
+	ck_assert_int_eq(ms_mailbox_count_above(ms, archive, 0, &count), MS_OK);
+	ck_assert_uint_eq(count, 1);
+}
+END_TEST
 
 START_TEST(test_create)
 {
@@ -1226,6 +1253,286 @@ START_TEST(test_changes)
 }
 END_TEST
 
+/* ------------------------------------------------- counters, tombstones */
+
+/* Mailboxes whose stored counters differ from a count of their rows. */
+static long long
+counters_wrong(void)
+{
+	return t_side_count("SELECT count(*) FROM mailboxes mb WHERE"
+	    " message_count <> (SELECT count(*) FROM mailbox_messages mm"
+	    "  WHERE mm.mailbox_id = mb.id)"
+	    " OR unseen_count <> (SELECT count(*) FROM mailbox_messages mm"
+	    "  WHERE mm.mailbox_id = mb.id AND (mm.flags & 1) = 0)"
+	    " OR byte_count <> (SELECT coalesce(sum(m.size), 0)"
+	    "  FROM mailbox_messages mm JOIN messages m ON m.id = mm.message_id"
+	    "  WHERE mm.mailbox_id = mb.id)");
+}
+
+static void
+check_counts(ms_id user, const char *name, uint32_t messages,
+    uint32_t unseen, uint64_t bytes)
+{
+	struct ms_mailbox_info mb = mb_info(user, name);
+
+	ck_assert_uint_eq(mb.messages, messages);
+	ck_assert_uint_eq(mb.unseen, unseen);
+	ck_assert_uint_eq(mb.bytes, bytes);
+	ck_assert_int_eq(counters_wrong(), 0);
+}
+
+static void
+on_user(void *arg, const struct ms_user_info *u)
+{
+	*(struct ms_user_info *)arg = *u;
+}
+
+/* append() stores 300 bytes a message. */
+START_TEST(test_counters)
+{
+	struct ms_user_info u = { 0 };
+	struct flags_done f;
+	struct copy_done cd;
+	uint32_t uids[3] = { 1, 2, 3 };
+	ms_id alice, inbox, work, renamed;
+	size_t i;
+
+	alice = setup_alice();
+	inbox = t_inbox_of(alice);
+	ck_assert_int_eq(mb_create(alice, "Work", NULL, &work), MS_OK);
+	check_counts(alice, "INBOX", 0, 0, 0);
+	for (i = 0; i < 4; i++)
+		append(inbox, i == 0 ? MS_FLAG_SEEN : 0, NULL, 0, i, NULL);
+	check_counts(alice, "INBOX", 4, 3, 1200);
+
+	/* Only a change of \Seen moves unseen; repeats change nothing. */
+	flags_store(&f, inbox, uids + 1, 2, MS_FLAGS_ADD, MS_FLAG_SEEN, NULL, 0);
+	check_counts(alice, "INBOX", 4, 1, 1200);
+	flags_store(&f, inbox, uids, 3, MS_FLAGS_ADD, MS_FLAG_FLAGGED, NULL, 0);
+	check_counts(alice, "INBOX", 4, 1, 1200);
+	flags_store(&f, inbox, uids, 1, MS_FLAGS_REPLACE, 0, NULL, 0);
+	check_counts(alice, "INBOX", 4, 2, 1200);
+
+	/* A copy counts in both; a move leaves the source. */
+	copy(&cd, inbox, uids, 2, work, false);
+	ck_assert_int_eq(cd.status, MS_OK);
+	check_counts(alice, "Work", 2, 1, 600);
+	check_counts(alice, "INBOX", 4, 2, 1200);
+	copy(&cd, inbox, uids + 2, 1, work, true);
+	ck_assert_int_eq(cd.status, MS_OK);
+	check_counts(alice, "Work", 3, 1, 900);
+	check_counts(alice, "INBOX", 3, 2, 900);
+
+	/* Expunging a shared message and an unshared one. */
+	t_expunge(inbox, uids, 2, MS_OK);
+	check_counts(alice, "INBOX", 1, 1, 300);
+	ck_assert_int_eq(t_side_count("SELECT count(*) FROM messages"), 4);
+
+	/* Renaming INBOX moves its rows; deleting Work drops them. */
+	ck_assert_int_eq(mb_rename(alice, "INBOX", "Old", &renamed), MS_OK);
+	check_counts(alice, "INBOX", 0, 0, 0);
+	check_counts(alice, "Old", 1, 1, 300);
+	ck_assert_int_eq(mb_delete(alice, "Work"), MS_OK);
+	ck_assert_int_eq(counters_wrong(), 0);
+	ck_assert_int_eq(t_side_count("SELECT count(*) FROM messages"), 1);
+
+	/* The CLI's user listing sums the same counters. */
+	ck_assert_int_eq(ms_user_list(ms, NULL, on_user, &u), MS_OK);
+	ck_assert_uint_eq(u.messages, 1);
+	ck_assert_uint_eq(u.bytes, 300);
+	ck_assert_int_eq(ms_user_del(ms, "alice@d.test"), MS_OK);
+	ck_assert_int_eq(t_side_count("SELECT count(*) FROM messages"), 0);
+	ck_assert_int_eq(counters_wrong(), 0);
+}
+END_TEST
+
+struct prune_done {
+	int	 calls;
+	int	 rc;
+};
+
+static void
+on_prune(void *arg, int rc)
+{
+	struct prune_done *p = arg;
+
+	p->calls++;
+	p->rc = rc;
+}
+
+static int
+prune(ms_id mb, uint64_t below)
+{
+	struct prune_done p = { 0 };
+
+	ck_assert_int_eq(ms_tombstones_prune(ms, mb, below, on_prune, &p),
+	    MS_OK);
+	ms_drain(ms);
+	ck_assert_int_eq(p.calls, 1);
+	return p.rc;
+}
+
+static long long
+tombstones_of(ms_id mb)
+{
+	char sql[128];
+
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(*) FROM expunged WHERE mailbox_id = %lld",
+	    (long long)mb);
+	return t_side_count(sql);
+}
+
+/* Expunge uids one at a time; each gets its own modseq in mods[]. */
+static void
+expunge_each(ms_id mb, const uint32_t *uids, size_t n, uint64_t *mods)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		t_expunge(mb, &uids[i], 1, MS_OK);
+		mods[i] = modseq_of(mb);
+	}
+}
+
+START_TEST(test_prune)
+{
+	struct change_list c;
+	struct flags_done f;
+	struct prune_done none = { 0 };
+	uint32_t uids[4] = { 1, 2, 3, 4 }, flagged = 5;
+	uint64_t mods[4], wmod, seen;
+	ms_id alice, inbox, work;
+	size_t i;
+
+	alice = setup_alice();
+	inbox = t_inbox_of(alice);
+	ck_assert_int_eq(mb_create(alice, "Work", NULL, &work), MS_OK);
+	for (i = 0; i < 6; i++)
+		append(inbox, 0, NULL, 0, i, NULL);
+	append(work, 0, NULL, 0, 10, NULL);
+	expunge_each(inbox, uids, 4, mods);
+	expunge_each(work, uids, 1, &wmod);
+	ck_assert_int_eq(tombstones_of(inbox), 4);
+
+	/* A view that has seen mods[1] loses nothing when everything below
+	 * mods[1] + 1 goes: it still learns of uids 3 and 4 and of a flag
+	 * change, and a full listing is untouched. */
+	seen = mods[1];
+	flags_store(&f, inbox, &flagged, 1, MS_FLAGS_ADD, MS_FLAG_SEEN, NULL, 0);
+	hook_reset();
+	ck_assert_int_eq(prune(inbox, seen + 1), MS_OK);
+	ck_assert_uint_eq(hook_n, 0);
+	ck_assert_int_eq(tombstones_of(inbox), 2);
+	ck_assert_int_eq(tombstones_of(work), 1);
+	changes(inbox, seen, &c);
+	ck_assert_uint_eq(c.ngone, 2);
+	ck_assert_uint_eq(c.gone[0], 3);
+	ck_assert_uint_eq(c.gone[1], 4);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_uint_eq(c.msg[0].uid, 5);
+	changes(inbox, 0, &c);
+	ck_assert_uint_eq(c.n, 2);
+	ck_assert_uint_eq(c.ngone, 0);
+
+	/* The bound is exclusive: the tombstone at mods[2] stays. */
+	ck_assert_int_eq(prune(inbox, mods[2]), MS_OK);
+	ck_assert_int_eq(tombstones_of(inbox), 2);
+	changes(inbox, mods[2] - 1, &c);
+	ck_assert_uint_eq(c.ngone, 2);
+	/* An unknown mailbox has none to lose. */
+	ck_assert_int_eq(prune(work + inbox + 100, UINT64_MAX), MS_OK);
+	ck_assert_int_eq(t_side_count("SELECT count(*) FROM expunged"), 3);
+
+	/* Mailbox 0: every mailbox, below the bound only (modseqs count
+	 * per mailbox: Work's few changes stay below INBOX's). */
+	ck_assert_uint_lt(wmod, mods[3]);
+	ck_assert_int_eq(prune(0, wmod), MS_OK);
+	ck_assert_int_eq(t_side_count("SELECT count(*) FROM expunged"), 3);
+	ck_assert_int_eq(prune(0, mods[3]), MS_OK);
+	ck_assert_int_eq(tombstones_of(inbox), 1);
+	ck_assert_int_eq(tombstones_of(work), 0);
+	ck_assert_int_eq(prune(0, UINT64_MAX), MS_OK);
+	ck_assert_int_eq(t_side_count("SELECT count(*) FROM expunged"), 0);
+	changes(inbox, 1, &c);
+	ck_assert_uint_eq(c.ngone, 0);
+
+	/* Refused arguments never reach the writer. */
+	ck_assert_int_eq(ms_tombstones_prune(ms, -1, 10, on_prune, &none),
+	    MS_INVALID);
+	ms_drain(ms);
+	ck_assert_int_eq(none.calls, 0);
+	ck_assert_int_eq(counters_wrong(), 0);
+}
+END_TEST
+
+/* A failure at any step reports the error and leaves every tombstone. */
+START_TEST(test_prune_fault)
+{
+	uint32_t uids[2] = { 1, 2 };
+	uint64_t mods[2];
+	ms_id alice, inbox;
+	int n, rc = MS_ERROR, failed = 0;
+
+	alice = setup_alice();
+	inbox = t_inbox_of(alice);
+	append(inbox, 0, NULL, 0, 1, NULL);
+	append(inbox, 0, NULL, 0, 2, NULL);
+	expunge_each(inbox, uids, 2, mods);
+	for (n = 1; n < 20; n++) {
+		ms_test_fail_step(ms, n);
+		rc = prune(inbox, UINT64_MAX);
+		ms_test_fail_step(ms, 0);
+		if (rc == MS_OK)
+			break;
+		ck_assert_int_eq(rc, MS_ERROR);
+		ck_assert_int_eq(tombstones_of(inbox), 2);
+		failed++;
+	}
+	/* BEGIN, SAVEPOINT, the DELETE, RELEASE, COMMIT. */
+	ck_assert_int_eq(failed, 5);
+	ck_assert_int_eq(rc, MS_OK);
+	ck_assert_int_eq(tombstones_of(inbox), 0);
+}
+END_TEST
+
+/* The daemon's start: no writer yet, every tombstone goes, the rest of
+ * the mailbox stays as it was. */
+START_TEST(test_prune_startup)
+{
+	struct change_list c;
+	uint32_t uids[2] = { 1, 3 };
+	uint64_t mods[2], hms;
+	ms_id alice, inbox, work;
+	size_t i;
+
+	alice = setup_alice();
+	inbox = t_inbox_of(alice);
+	ck_assert_int_eq(mb_create(alice, "Work", NULL, &work), MS_OK);
+	for (i = 0; i < 4; i++)
+		append(inbox, 0, NULL, 0, i, NULL);
+	append(work, 0, NULL, 0, 9, NULL);
+	expunge_each(inbox, uids, 2, mods);
+	expunge_each(work, uids, 1, mods);
+	hms = modseq_of(inbox);
+	ck_assert_int_eq(t_side_count("SELECT count(*) FROM expunged"), 3);
+
+	ms_close(&ms);
+	t_store_open();
+	ck_assert_int_eq(ms_tombstones_prune_all_sync(ms), MS_OK);
+	ck_assert_int_eq(t_side_count("SELECT count(*) FROM expunged"), 0);
+	ck_assert_uint_eq(modseq_of(inbox), hms);
+	changes(inbox, 0, &c);
+	ck_assert_uint_eq(c.n, 2);
+	ck_assert_uint_eq(c.msg[0].uid, 2);
+	ck_assert_uint_eq(c.msg[1].uid, 4);
+	check_counts(alice, "INBOX", 2, 2, 600);
+	check_counts(alice, "Work", 0, 0, 0);
+	/* Nothing left is fine too. */
+	ck_assert_int_eq(ms_tombstones_prune_all_sync(ms), MS_OK);
+}
+END_TEST
+
 START_TEST(test_delivery_keywords)
 {
 	struct change_list c;
@@ -1298,6 +1605,7 @@ mailstore_imap_suite(void)
 	tcase_add_checked_fixture(tc, t_setup_writer, t_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_create);
+	tcase_add_test(tc, test_count_above);
 	tcase_add_test(tc, test_delete);
 	tcase_add_test(tc, test_rename_tree);
 	tcase_add_test(tc, test_rename_inbox);
@@ -1320,6 +1628,14 @@ mailstore_imap_suite(void)
 	tcase_add_test(tc, test_changes);
 	tcase_add_test(tc, test_delivery_keywords);
 	tcase_add_test(tc, test_mime_cache);
+	tcase_add_test(tc, test_counters);
+	tcase_add_test(tc, test_prune);
+	tcase_add_test(tc, test_prune_fault);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("startup");
+	tcase_add_checked_fixture(tc, t_setup, t_teardown);
+	tcase_add_test(tc, test_prune_startup);
 	suite_add_tcase(s, tc);
 	return s;
 }
