@@ -37,6 +37,7 @@
  */
 #include "autoconfig.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -108,24 +109,42 @@ watch_get(ms_id id, uint32_t uidnext)
 
 /* ------------------------------------------------------------ catalog */
 
-/* First catalog index whose uid is >= uid. */
-static size_t
-cat_lower_bound(const struct imap_catalog *c, uint32_t uid)
-{
-	size_t lo = 0, hi = c->n;
+/*
+ * The view's messages, its keyword entries and the catalog are arrays of
+ * structs that start with their uid, in ascending uid order: one binary
+ * search serves all three.  Returns the first index whose uid is >= uid.
+ */
+_Static_assert(offsetof(struct imap_msg, uid) == 0, "uid first");
+_Static_assert(offsetof(struct imap_msg_info, uid) == 0, "uid first");
+_Static_assert(offsetof(struct imap_kw_entry, uid) == 0, "uid first");
 
-	/* Views load and grow in uid order: the end is the usual place. */
-	if (c->n == 0 || c->e[c->n - 1].uid < uid)
-		return c->n;
+static size_t
+uid_lower_bound(const void *base, size_t n, size_t size, uint32_t uid)
+{
+	const unsigned char *p = base;
+	size_t lo = 0, hi = n;
+
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
+		uint32_t u;
 
-		if (c->e[mid].uid < uid)
+		memcpy(&u, p + mid * size, sizeof(u));
+		if (u < uid)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	return lo;
+}
+
+/* First catalog index whose uid is >= uid. */
+static size_t
+cat_lower_bound(const struct imap_catalog *c, uint32_t uid)
+{
+	/* Views load and grow in uid order: the end is the usual place. */
+	if (c->n == 0 || c->e[c->n - 1].uid < uid)
+		return c->n;
+	return uid_lower_bound(c->e, c->n, sizeof(*c->e), uid);
 }
 
 /* A view takes message m: count it, adding the entry if it is new. */
@@ -278,17 +297,9 @@ imap_view_hook_install(struct ms_store *ms)
 static ssize_t
 kw_find(const struct imap_view *v, uint32_t uid)
 {
-	size_t lo = 0, hi = v->n_kw;
+	size_t k = uid_lower_bound(v->kw, v->n_kw, sizeof(*v->kw), uid);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (v->kw[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < v->n_kw && v->kw[lo].uid == uid ? (ssize_t)lo : -1;
+	return k < v->n_kw && v->kw[k].uid == uid ? (ssize_t)k : -1;
 }
 
 /* Remember keyword names for FLAGS; true when one was new. */
@@ -449,34 +460,16 @@ imap_view_send_flags(struct imap_session *s)
 ssize_t
 imap_view_find(const struct imap_view *v, uint32_t uid)
 {
-	size_t lo = 0, hi = v->n;
+	size_t i = uid_lower_bound(v->msgs, v->n, sizeof(*v->msgs), uid);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (v->msgs[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < v->n && v->msgs[lo].uid == uid ? (ssize_t)lo : -1;
+	return i < v->n && v->msgs[i].uid == uid ? (ssize_t)i : -1;
 }
 
 /* First index whose uid is >= uid. */
 static size_t
 view_lower_bound(const struct imap_view *v, uint32_t uid)
 {
-	size_t lo = 0, hi = v->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (v->msgs[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return uid_lower_bound(v->msgs, v->n, sizeof(*v->msgs), uid);
 }
 
 bool
