@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "common/auth.h"
+#include "common/auth_exchange.h"
 #include "common/conn.h"
 #include "common/xmalloc.h"
 #include "smtp/smtp_session.h"
@@ -25,45 +26,20 @@
 static void smtp_auth_done(void *arg, enum auth_result res,
     const unsigned char *out, size_t outlen);
 
-/* Decode client base64 into a fresh buffer (never NULL on success, even
- * for an empty response).  NULL for invalid base64. */
-static unsigned char *
-smtp_auth_decode(const char *p, size_t len, size_t *len_r)
-{
-	unsigned char *buf = xmalloc(len / 4 * 3 + 3);
-	ssize_t n = auth_b64_decode(p, len, buf);
-
-	if (n < 0) {
-		free(buf);
-		return NULL;
-	}
-	*len_r = (size_t)n;
-	return buf;
-}
-
-static void
-smtp_auth_wipe(unsigned char *buf, size_t len)
-{
-	if (buf == NULL)
-		return;
-	explicit_bzero(buf, len);
-	free(buf);
-}
-
 /* Leave the exchange without a result (cancel, bad input). */
 static void
 smtp_auth_end(struct smtp_session *s)
 {
+	smtp_pause(s, false);
 	smtp_enter_state(s, smtp_idle_state(s));
 }
 
+/* What the worker answers may come back at once: be waiting first. */
 static void
-smtp_auth_step(struct smtp_session *s, const char *mech,
-    const unsigned char *in, size_t inlen, bool has_initial)
+smtp_auth_wait(struct smtp_session *s)
 {
 	smtp_enter_state(s, SMTP_STATE_AUTH);
 	smtp_pause(s, true);
-	auth_step(s->auth, mech, in, inlen, has_initial, smtp_auth_done, s);
 }
 
 void
@@ -72,8 +48,6 @@ smtp_cmd_auth(struct smtp_session *s, const char *args, size_t len)
 	const struct config *cfg = smtp_cfg(s);
 	struct smtp_auth_args a;
 	char mech[SMTP_AUTH_MECH_MAX + 1];
-	unsigned char *in = NULL;
-	size_t inlen = 0;
 
 	if (s->user_id != 0) {
 		smtp_reply_bad(s, "503 5.5.1 Already authenticated");
@@ -87,30 +61,27 @@ smtp_cmd_auth(struct smtp_session *s, const char *args, size_t len)
 	mech[a.mech_len] = '\0';
 	/* Unknown mechanisms get 504 whatever the transport; known ones
 	 * need TLS unless the admin allowed plaintext. */
-	if (!auth_mechanism_allowed(mech, true, true)) {
+	switch (auth_mechanism_use(mech, conn_is_tls(s->conn),
+	    cfg->allow_plaintext_auth)) {
+	case AUTH_MECH_UNKNOWN:
 		smtp_reply_bad(s, "504 5.5.4 Unrecognized authentication type");
 		return;
-	}
-	if (!auth_mechanism_allowed(mech, conn_is_tls(s->conn),
-	    cfg->allow_plaintext_auth)) {
+	case AUTH_MECH_NEEDS_TLS:
 		smtp_reply(s, "538 5.7.11 Encryption required for requested "
 		    "authentication mechanism");
 		return;
-	}
-	if (a.has_initial) {
-		/* "=" is the empty initial response (RFC 4954 4). */
-		if (a.initial_len == 1 && a.initial[0] == '=')
-			in = xmalloc(1);
-		else if ((in = smtp_auth_decode(a.initial, a.initial_len,
-		    &inlen)) == NULL) {
-			smtp_reply_bad(s, "501 5.5.2 Invalid base64 data");
-			return;
-		}
+	case AUTH_MECH_USABLE:
+		break;
 	}
 	if (s->auth == NULL)
 		s->auth = auth_session_new("smtp", s->ip);
-	smtp_auth_step(s, mech, in, inlen, a.has_initial);
-	smtp_auth_wipe(in, inlen);
+	/* "=" is the empty initial response (RFC 4954 4). */
+	smtp_auth_wait(s);
+	if (auth_exchange_start(s->auth, mech, a.initial, a.initial_len,
+	    a.has_initial, smtp_auth_done, s) != AUTH_INPUT_STEP) {
+		smtp_auth_end(s);
+		smtp_reply_bad(s, "501 5.5.2 Invalid base64 data");
+	}
 }
 
 /*
@@ -121,9 +92,6 @@ void
 smtp_auth_line(struct smtp_session *s, const char *line, size_t len,
     bool too_long)
 {
-	unsigned char *in;
-	size_t inlen = 0;
-
 	if (too_long) {
 		auth_abort(s->auth);
 		smtp_auth_end(s);
@@ -137,21 +105,20 @@ smtp_auth_line(struct smtp_session *s, const char *line, size_t len,
 	while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t' ||
 	    line[len - 1] == '\r'))
 		len--;
-	if (len == 1 && line[0] == '*') {
-		auth_abort(s->auth);
+	smtp_auth_wait(s);
+	switch (auth_exchange_line(s->auth, line, len, smtp_auth_done, s)) {
+	case AUTH_INPUT_STEP:
+		break;
+	case AUTH_INPUT_CANCELLED:
 		smtp_auth_end(s);
 		smtp_log(s, "event=auth result=cancelled");
 		smtp_reply(s, "501 5.0.0 Authentication cancelled");
-		return;
-	}
-	if ((in = smtp_auth_decode(line, len, &inlen)) == NULL) {
-		auth_abort(s->auth);
+		break;
+	case AUTH_INPUT_BAD_BASE64:
 		smtp_auth_end(s);
 		smtp_reply_bad(s, "501 5.5.2 Invalid base64 data");
-		return;
+		break;
 	}
-	smtp_auth_step(s, NULL, in, inlen, true);
-	smtp_auth_wipe(in, inlen);
 }
 
 static void

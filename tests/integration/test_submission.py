@@ -150,6 +150,12 @@ class SubmissionTests(ServerTestCase):
         self.assertEqual(code, 501, lines)
         code, lines = c.cmd("AUTH CRAM-FOO")
         self.assertEqual(code, 504, lines)
+        # a continuation line that is not base64 ends the exchange
+        self.assertEqual(c.cmd("AUTH LOGIN")[0], 334)
+        code, lines = c.cmd("@@@")
+        self.assertEqual(code, 501, lines)
+        # and the session is not left waiting: commands work, AUTH too
+        self.assertEqual(c.cmd("NOOP")[0], 250)
         self.login(c)
 
     # ------------------------------------------------------------ sending
