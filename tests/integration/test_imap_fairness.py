@@ -5,7 +5,10 @@ A SEARCH TEXT through a mailbox of many large messages reads every body;
 the daemon serves all sessions from one event loop, so such a search has
 to yield between slices of messages.  Another session's NOOP, sent right
 after the SEARCH, must be answered before the SEARCH completes, and the
-SEARCH must still find exactly the messages it should.
+SEARCH must still find exactly the messages it should.  Likewise a client
+that asks for a 17 MB body and stops reading (more than the kernel buffers
+between the two ends) leaves the others served as usual, and gets every
+byte once it reads again.
 """
 
 import threading
@@ -21,6 +24,7 @@ BODY_LINES = 250		# about 16 KB a message
 
 class ImapFairnessTests(ImapTestCase):
     LABEL = "imap-fairness"
+    CONFIG = {"limits": {"max_message_size": "40m"}}
 
     def fill(self, addr, n, marked):
         s = self.server.smtp()
@@ -75,6 +79,36 @@ class ImapFairnessTests(ImapTestCase):
         self.assertEqual(r.search(), {uids[0], uids[300]})
         a.logout()
         b.logout()
+
+    def test_reader_that_stops_reading_does_not_stall_others(self):
+        addr, pw = self.new_user("slow")
+        # bigger than what the kernel buffers between the two ends
+        big = make_message("big " + unique(), "x" * 76 + "\n") + (b"y" * 76 + b"\r\n") * 220000
+        c0 = self.session(addr, pw)
+        c0.append_uid("INBOX", big)
+        c0.logout()
+        # a client asks for 17 MB and then reads nothing
+        a, _ = self.selected(addr, pw)
+        a.send("s1 FETCH 1 BODY.PEEK[]\r\n")
+        time.sleep(0.5)
+        # everyone else is served as usual, the same mailbox included
+        for _ in range(3):
+            t0 = time.monotonic()
+            b, r = self.selected(addr, pw)
+            d = b.ok("FETCH", "1", "(RFC822.SIZE)").fetches()
+            self.assertEqual(int(d[1]["RFC822.SIZE"]), len(big))
+            b.ok("NOOP")
+            b.logout()
+            self.assertLess(time.monotonic() - t0, 5.0)
+        # the stalled reader still gets every byte once it reads again
+        a.sock.settimeout(30)
+        got = bytearray()
+        while not got.endswith(b"s1 OK FETCH completed.\r\n"):
+            chunk = a.sock.recv(1 << 20) if not a.buf else a.buf
+            a.buf = b""
+            self.assertTrue(chunk, "EOF while reading the big FETCH")
+            got += chunk
+        self.assertIn(big, bytes(got))
 
 
 if __name__ == "__main__":
