@@ -171,9 +171,7 @@ store_done(void *arg, const struct ms_flags_result *r)
 {
 	struct imap_session *s = arg;
 	struct store_op *op = s->op;
-	struct imap_view *v = s->view;
 	size_t i;
-	ssize_t idx;
 
 	if (imap_job_end(s))
 		return;
@@ -182,19 +180,8 @@ store_done(void *arg, const struct ms_flags_result *r)
 		    "again later.");
 		return;
 	}
-	for (i = 0; i < r->n_changed; i++) {
-		const struct ms_flag_change *c = &r->changed[i];
-
-		if ((idx = imap_view_find(v, c->uid)) < 0)
-			continue;
-		imap_view_update(v, (size_t)idx, c->flags, c->keywords,
-		    c->modseq);
-		/* What we answer now supersedes an update still due. */
-		if (v->msgs[idx].flags & IMAP_MSG_CHANGED) {
-			v->msgs[idx].flags &= ~IMAP_MSG_CHANGED;
-			v->n_changed--;
-		}
-	}
+	for (i = 0; i < r->n_changed; i++)
+		imap_view_stored(s->view, &r->changed[i]);
 	store_reply(s, op, r, r->modified, r->n_modified);
 }
 

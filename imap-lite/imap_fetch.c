@@ -509,9 +509,7 @@ fetch_seen_done(void *arg, const struct ms_flags_result *r)
 {
 	struct imap_session *s = arg;
 	struct imap_fetch *f = s->fetch;
-	struct imap_view *v = s->view;
 	size_t i;
-	ssize_t idx;
 
 	if (imap_job_end(s))
 		return;
@@ -519,17 +517,8 @@ fetch_seen_done(void *arg, const struct ms_flags_result *r)
 	if (r->status == MS_OK && r->n_changed > 0) {
 		f->seen = xreallocarray(NULL, r->n_changed, sizeof(*f->seen));
 		for (i = 0; i < r->n_changed; i++) {
-			const struct ms_flag_change *c = &r->changed[i];
-
-			f->seen[i] = c->uid;
-			if ((idx = imap_view_find(v, c->uid)) < 0)
-				continue;
-			imap_view_update(v, (size_t)idx, c->flags, c->keywords,
-			    c->modseq);
-			if (v->msgs[idx].flags & IMAP_MSG_CHANGED) {
-				v->msgs[idx].flags &= ~IMAP_MSG_CHANGED;
-				v->n_changed--;
-			}
+			f->seen[i] = r->changed[i].uid;
+			imap_view_stored(s->view, &r->changed[i]);
 		}
 		f->n_seen = r->n_changed;
 		qsort(f->seen, f->n_seen, sizeof(*f->seen), uid_cmp);

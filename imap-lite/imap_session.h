@@ -46,6 +46,7 @@ struct conn;
 struct imap_append;
 struct imap_fetch;
 struct imap_search_run;
+struct ms_flag_change;
 struct imap_mime_part;
 struct imap_view;
 struct imap_watch;
@@ -433,9 +434,13 @@ const struct imap_msg_info *imap_view_info(const struct imap_view *v,
     size_t idx);
 /* Keywords of message idx ("" for none). */
 const char *imap_view_keywords(const struct imap_view *v, size_t idx);
-/* Set flags, keywords and modseq of message idx (from a STORE result). */
+/* Set flags, keywords and modseq of message idx. */
 void imap_view_update(struct imap_view *v, size_t idx, uint32_t flags,
     const char *keywords, uint64_t modseq);
+/* A flag change of this session's own (STORE, FETCH setting \Seen) came
+ * back from the store: apply it; the reply about to be sent supersedes a
+ * FETCH still due for that message. */
+void imap_view_stored(struct imap_view *v, const struct ms_flag_change *c);
 /* "(\Seen \Recent $Label1)" for message idx. */
 void imap_view_put_flags(const struct imap_view *v, struct imap_buf *b, size_t idx);
 /* "* FLAGS (...)" and "* OK [PERMANENTFLAGS (...)]". */

@@ -432,6 +432,20 @@ imap_view_update(struct imap_view *v, size_t idx, uint32_t flags,
 }
 
 void
+imap_view_stored(struct imap_view *v, const struct ms_flag_change *c)
+{
+	ssize_t idx = imap_view_find(v, c->uid);
+
+	if (idx < 0)
+		return;
+	imap_view_update(v, (size_t)idx, c->flags, c->keywords, c->modseq);
+	if (v->msgs[idx].flags & IMAP_MSG_CHANGED) {
+		v->msgs[idx].flags &= ~IMAP_MSG_CHANGED;
+		v->n_changed--;
+	}
+}
+
+void
 imap_view_send_flags(struct imap_session *s)
 {
 	struct imap_view *v = s->view;
