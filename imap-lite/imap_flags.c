@@ -49,19 +49,6 @@ keyword_cmp(const void *va, const void *vb)
 	return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
-static bool
-is_keyword(const struct imap_arg *arg)
-{
-	size_t i;
-
-	if (arg->type != IMAP_ARG_ATOM && arg->type != IMAP_ARG_NIL)
-		return false;
-	for (i = 0; i < arg->len; i++)
-		if (!imap_is_atom_char((unsigned char)arg->str[i]))
-			return false;
-	return arg->len > 0;
-}
-
 /* Join the keywords, in request order, skipping the duplicates. */
 static const char *
 join_keywords(struct keyword *kw, size_t n, struct imap_arena *a)
@@ -125,7 +112,7 @@ imap_flags_parse(const struct imap_arg *arg, struct imap_arena *a,
 			    "\\Recent cannot be set" : "Unknown system flag";
 			return false;
 		}
-		if (!is_keyword(it)) {
+		if (!imap_arg_is_atom(it)) {
 			*error_r = "Invalid flag";
 			return false;
 		}

@@ -578,6 +578,19 @@ imap_arg_number32(const struct imap_arg *arg, uint32_t *n_r)
 }
 
 bool
+imap_arg_is_atom(const struct imap_arg *arg)
+{
+	size_t i;
+
+	if (arg->type != IMAP_ARG_ATOM && arg->type != IMAP_ARG_NIL)
+		return false;
+	for (i = 0; i < arg->len; i++)
+		if (!imap_is_atom_char((unsigned char)arg->str[i]))
+			return false;
+	return arg->len > 0;
+}
+
+bool
 imap_arg_number64(const struct imap_arg *arg, uint64_t *n_r)
 {
 	return arg_number(arg, INT64_MAX, n_r);

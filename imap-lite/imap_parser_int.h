@@ -14,6 +14,10 @@
 bool imap_is_atom_char(unsigned char c);
 /* ASTRING-CHAR: ATOM-CHAR or ']'. */
 bool imap_is_astring_char(unsigned char c);
+struct imap_arg;
+/* An atom argument (NIL included: a flag or charset may be spelt so)
+ * made only of ATOM-CHARs: keywords, charsets, search key names. */
+bool imap_arg_is_atom(const struct imap_arg *arg);
 /* len bytes of s, all digits (at least one), as a number <= max. */
 bool imap_parse_number(const char *s, size_t len, uint64_t max, uint64_t *n_r);
 

@@ -127,19 +127,6 @@ next_string(struct cursor *c)
 	return s;
 }
 
-static bool
-is_atom(const struct imap_arg *arg)
-{
-	size_t i;
-
-	if (arg->type != IMAP_ARG_ATOM && arg->type != IMAP_ARG_NIL)
-		return false;
-	for (i = 0; i < arg->len; i++)
-		if (!imap_is_atom_char((unsigned char)arg->str[i]))
-			return false;
-	return arg->len > 0;
-}
-
 /* The argument of a key from simple_keys[]. */
 static bool
 key_argument(struct cursor *c, struct imap_search_key *k, enum arg_kind kind)
@@ -183,7 +170,7 @@ key_argument(struct cursor *c, struct imap_search_key *k, enum arg_kind kind)
 	case ARG_KEYWORD:
 		if ((arg = next_arg(c, "Missing keyword")) == NULL)
 			return false;
-		if (!is_atom(arg)) {
+		if (!imap_arg_is_atom(arg)) {
 			c->error = "Invalid keyword";
 			return false;
 		}
