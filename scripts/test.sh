@@ -9,6 +9,7 @@ sh scripts/deps.sh --test
 ./autogen.sh >/dev/null 2>&1
 jobs=$(nproc)
 status=0
+failed=
 
 run_suite() {	# name, configure args...
 	name=$1; shift
@@ -22,8 +23,15 @@ run_suite() {	# name, configure args...
 	if (cd "$dir" && make -s -j"$jobs" check); then
 		echo "=== $name: all tests passed"
 	else
-		for f in "$dir"/tests/unit/*.log "$dir"/tests/integration/*.log; do
-			[ -f "$f" ] && { echo "--- $f"; tail -n 80 "$f"; }
+		# Only what failed: a unit program's log whose .trs says FAIL or
+		# ERROR, and the end of the integration log (failed files last).
+		for t in "$dir"/tests/unit/*.trs "$dir"/tests/integration/*.trs; do
+			[ -f "$t" ] || continue
+			grep -qE '^:test-result: (FAIL|ERROR)' "$t" || continue
+			f=${t%.trs}.log
+			echo "--- $f"
+			tail -n 120 "$f"
+			failed="$failed ${f#$top/}"
 		done
 		return 1
 	fi
@@ -43,4 +51,5 @@ count_cases() {
 run_suite clang CC=clang --enable-werror || status=1
 run_suite asan CC=gcc --enable-werror --enable-sanitizers || status=1
 count_cases
+[ -z "$failed" ] || echo "failed:$failed"
 exit $status

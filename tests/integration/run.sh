@@ -44,7 +44,8 @@ fi
 total_pass=0
 total_fail=0
 out=$(mktemp "${TMPDIR:-/tmp}/postroom-it-out.XXXXXX")
-trap 'rm -f "$out"' EXIT INT TERM
+failures=$(mktemp "${TMPDIR:-/tmp}/postroom-it-fail.XXXXXX")
+trap 'rm -f "$out" "$failures"' EXIT INT TERM
 
 # The IMAP files need a daemon that serves IMAP: until postroomd accepts
 # imap listeners (asked once through --check-config) they are reported as
@@ -97,9 +98,17 @@ for f in $files; do
 		echo "$f: exit status $rc without a counted failure"
 	fi
 	echo "--- $f: $p passed, $n failed ($(( $(date +%s) - start ))s)"
+	# The output of a failed file is repeated at the end, where a reader
+	# of a long CI log looks first.
+	if [ "$n" -gt 0 ]; then
+		{ echo "=== FAILED $f (exit status $rc)"; tail -n 60 "$out"; } >>"$failures"
+	fi
 	total_pass=$((total_pass + p))
 	total_fail=$((total_fail + n))
 done
 
+if [ -s "$failures" ]; then
+	cat "$failures"
+fi
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ] && [ "$total_pass" -gt 0 ]
