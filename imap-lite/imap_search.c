@@ -539,14 +539,16 @@ resolve_sets(struct imap_search_key *k, const struct imap_view *v)
 /*
  * A SEARCH runs in slices so that one client's TEXT search of a big
  * mailbox never holds up the other sessions: after SEARCH_SLICE_IO
- * messages whose header or body had to be read (or SEARCH_SLICE_ALL
- * messages in all) the command yields to the event loop and goes on from
+ * messages whose header or body had to be read, SEARCH_SLICE_BYTES of
+ * message text read (what a slice costs is mostly reading and scanning
+ * it), or SEARCH_SLICE_ALL messages in all, the command yields to the event loop and goes on from
  * a zero-delay timer, which libev runs in the same turn as the sockets
  * that became ready meanwhile (a fed event would run before them).  Input
  * stays suspended meanwhile and the view cannot change under the search:
  * syncs happen only between commands.
  */
 #define SEARCH_SLICE_IO		64
+#define SEARCH_SLICE_BYTES	(256 * 1024)
 #define SEARCH_SLICE_ALL	8192
 
 struct imap_search_run {
@@ -585,7 +587,7 @@ search_step(struct imap_session *s)
 	struct imap_search_run *r = s->search;
 	const struct imap_view *v = s->view;
 	struct search_msg sm;
-	size_t n_io = 0, n_all = 0;
+	size_t n_io = 0, n_all = 0, n_bytes = 0;
 
 	while (r->idx < v->n) {
 		size_t idx = r->idx++;
@@ -601,12 +603,14 @@ search_step(struct imap_session *s)
 		}
 		if (sm.hdr_tried || sm.mime_tried)
 			n_io++;
+		n_bytes += sm.mime_tried ? sm.mi->size : sm.hdr_len;
 		free(sm.hdr);
 		imap_mime_free(&sm.mime);
 		/* Long result lines go out in pieces. */
 		if (s->out.len > IMAP_CHUNK)
 			imap_flush(s);
-		if ((n_io >= SEARCH_SLICE_IO || ++n_all >= SEARCH_SLICE_ALL) &&
+		if ((n_io >= SEARCH_SLICE_IO || n_bytes >= SEARCH_SLICE_BYTES ||
+		    ++n_all >= SEARCH_SLICE_ALL) &&
 		    r->idx < v->n) {
 			imap_cmd_wait(s);
 			ev_timer_set(&r->next, 0., 0.);
