@@ -330,7 +330,7 @@ imap_status_send(struct imap_session *s, const char *name,
 	}
 	if (items & IMAP_STATUS_RECENT) {
 		imap_buf_printf(b, "%sRECENT %u", sep,
-		    imap_view_recent_count(s, mb->id));
+		    imap_view_recent_count(s, mb));
 		sep = " ";
 	}
 	if (items & IMAP_STATUS_UIDNEXT) {

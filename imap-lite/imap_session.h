@@ -451,7 +451,8 @@ void imap_view_remove(struct imap_session *s, const uint32_t *uids, size_t n,
 /* Heap bytes of a view. */
 size_t imap_view_memory(const struct imap_view *v);
 /* Count of messages above the claimed \Recent mark, for STATUS RECENT. */
-uint32_t imap_view_recent_count(struct imap_session *s, ms_id mailbox_id);
+uint32_t imap_view_recent_count(struct imap_session *s,
+    const struct ms_mailbox_info *mb);
 
 /*
  * A sequence-set argument resolved against the view: '*' replaced, ranges

@@ -19,8 +19,11 @@
  * whole mailbox, and is skipped when HIGHESTMODSEQ did not move.
  *
  * \Recent (RFC 3501 2.3.2) lives in the registry too: per mailbox the
- * highest uid some session has already announced as recent.  It is kept
- * in memory only, so after a restart nothing is recent until new mail.
+ * highest uid some session has already announced as recent.  A read-write
+ * view claims what is above it; a read-only one (EXAMINE) shows it as
+ * recent without claiming it (RFC 3501 6.3.2).  Each claim is also written
+ * to the mailbox row, without waiting, so that after a restart the mail
+ * that nobody has seen yet is still new to the first session.
  *
  * The registry also keeps, per mailbox, the catalog: one imap_msg_info
  * (size, date, modseq, message id) per message any view holds, shared by
@@ -93,15 +96,17 @@ watch_slot(ms_id id)
 }
 
 static struct imap_watch *
-watch_get(ms_id id, uint32_t uidnext)
+watch_get(ms_id id, uint32_t recent_uid)
 {
 	struct imap_watch **wp = watch_slot(id);
 
 	if (*wp == NULL) {
-		/* First select since start: what is there is not new. */
+		/* First select since start: the row says what was announced
+		 * before (it can lag behind only while the daemon runs, and
+		 * then the watch exists). */
 		*wp = xcalloc(1, sizeof(**wp));
 		(*wp)->mailbox_id = id;
-		(*wp)->recent_uid = uidnext > 0 ? uidnext - 1 : 0;
+		(*wp)->recent_uid = recent_uid;
 		LIST_INIT(&(*wp)->views);
 	}
 	return *wp;
@@ -571,6 +576,19 @@ view_load_cb(void *arg, const struct ms_msg *m, const char *keywords)
 	(void)view_append(arg, m, keywords);
 }
 
+/* Messages up to uid have been announced as recent by this view: no other
+ * session may see them as recent, now or after a restart. */
+static void
+view_claim_recent(struct imap_view *v, uint32_t uid)
+{
+	struct imap_watch *w = v->watch;
+
+	if (v->readonly || uid <= w->recent_uid)
+		return;
+	w->recent_uid = uid;
+	ms_mailbox_set_recent(imap_store(v->s), w->mailbox_id, uid);
+}
+
 int
 imap_view_open(struct imap_session *s, const struct ms_mailbox_info *mb,
     bool readonly, struct imap_view **view_r)
@@ -599,7 +617,7 @@ imap_view_open(struct imap_session *s, const struct ms_mailbox_info *mb,
 		v->msgs = xreallocarray(NULL, v->cap, sizeof(*v->msgs));
 	}
 	/* Registered before loading: the messages go into the catalog. */
-	w = watch_get(mb->id, uidnext);
+	w = watch_get(mb->id, mb->recent_uid);
 	v->watch = w;
 	LIST_INSERT_HEAD(&w->views, v, entry);
 	w->n_views++;
@@ -619,8 +637,8 @@ imap_view_open(struct imap_session *s, const struct ms_mailbox_info *mb,
 			v->n_recent++;
 		}
 	}
-	if (v->n > 0 && v->msgs[v->n - 1].uid > w->recent_uid)
-		w->recent_uid = v->msgs[v->n - 1].uid;
+	if (v->n > 0)
+		view_claim_recent(v, v->msgs[v->n - 1].uid);
 	v->exists = v->n;
 	v->recent_sent = v->n_recent;
 	*view_r = v;
@@ -684,14 +702,14 @@ imap_view_memory(const struct imap_view *v)
 }
 
 uint32_t
-imap_view_recent_count(struct imap_session *s, ms_id mailbox_id)
+imap_view_recent_count(struct imap_session *s, const struct ms_mailbox_info *mb)
 {
-	struct imap_watch *w = *watch_slot(mailbox_id);
-	uint32_t count;
+	struct imap_watch *w = *watch_slot(mb->id);
+	uint32_t mark = w != NULL ? w->recent_uid : mb->recent_uid, count;
 
-	if (w == NULL)
+	if (mb->uidnext == 0 || mb->uidnext - 1 <= mark)
 		return 0;
-	if (ms_mailbox_count_above(imap_store(s), mailbox_id, w->recent_uid,
+	if (ms_mailbox_count_above(imap_store(s), mb->id, mark,
 	    &count) != MS_OK)
 		return 0;
 	return count;
@@ -752,7 +770,6 @@ sync_changed(void *arg, const struct ms_msg *m, const char *keywords)
 		if (m->uid > v->watch->recent_uid) {
 			v->msgs[v->n - 1].flags |= IMAP_MSG_RECENT;
 			v->n_recent++;
-			v->watch->recent_uid = m->uid;
 		}
 		return;
 	}
@@ -835,6 +852,8 @@ imap_view_sync(struct imap_session *s, bool allow_expunge)
 		if (ms_mailbox_changes(imap_store(s), v->mailbox_id, v->modseq,
 		    sync_changed, sync_expunged, v) == MS_OK)
 			v->modseq = hms;
+		if (v->n > 0)
+			view_claim_recent(v, v->msgs[v->n - 1].uid);
 		view_prune_tombstones(s, v->watch);
 	}
 	v->dirty = false;

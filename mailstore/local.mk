@@ -18,14 +18,16 @@ libmailstore_a_SOURCES = \
 	mailstore/ms_flags.c \
 	mailstore/ms_copy.c \
 	mailstore/ms_sync.c \
-	mailstore/ms_tombstones.c
+	mailstore/ms_tombstones.c \
+	mailstore/ms_recent.c
 nodist_libmailstore_a_SOURCES = schema/schema_sql.c
 BUILT_SOURCES += schema/schema_sql.c
 CLEANFILES += schema/schema_sql.c
 # List every migration here, in order.
 SCHEMA_FILES = $(srcdir)/schema/001_initial.sql \
 	$(srcdir)/schema/002_imap.sql \
-	$(srcdir)/schema/003_counters.sql
+	$(srcdir)/schema/003_counters.sql \
+	$(srcdir)/schema/004_recent.sql
 EXTRA_DIST += schema/gen_schema.sh $(SCHEMA_FILES)
 # The numbered SQL files are embedded in the binary so the daemon and the
 # CLI can migrate a data dir without any file installed next to them.

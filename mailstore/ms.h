@@ -129,6 +129,7 @@ struct ms_mailbox_info {
 	uint32_t	 unseen;
 	uint64_t	 bytes;
 	uint64_t	 highestmodseq;
+	uint32_t	 recent_uid;	/* highest uid announced as \Recent */
 	bool		 subscribed;
 };
 int ms_mailbox_list(struct ms_store *ms, ms_id user_id,

@@ -23,7 +23,7 @@
 #define MAILBOX_SELECT \
 	"SELECT mb.id, mb.name, mb.special_use, mb.uidvalidity, mb.uidnext," \
 	" mb.highestmodseq, mb.subscribed, mb.message_count, mb.unseen_count," \
-	" mb.byte_count FROM mailboxes mb "
+	" mb.byte_count, mb.recent_uid FROM mailboxes mb "
 
 /* Strings point into the statement's row: valid until it steps again. */
 static void
@@ -40,6 +40,7 @@ row_to_info(sqlite3_stmt *st, struct ms_mailbox_info *mb)
 		.messages = (uint32_t)sqlite3_column_int64(st, 7),
 		.unseen = (uint32_t)sqlite3_column_int64(st, 8),
 		.bytes = (uint64_t)sqlite3_column_int64(st, 9),
+		.recent_uid = (uint32_t)sqlite3_column_int64(st, 10),
 	};
 }
 

@@ -10,6 +10,7 @@ draft, EXPUNGE) leaves exactly the newest draft.
 """
 
 import os
+import re
 import sqlite3
 import time
 import unittest
@@ -346,6 +347,83 @@ class ImapSyncTests(ImapTestCase):
         self.assertEqual(count, 1, [g.first for g in got])
         r = watcher.idle_done(wtag)
         self.assertTrue(r.ok)
+
+
+
+class ImapRecentTests(ImapTestCase):
+    """\\Recent (RFC 3501 2.3.2): a new message is recent in exactly one
+    session, the first read-write one to see it; EXAMINE shows it without
+    taking it (6.3.2); and a restart forgets nothing either way."""
+    LABEL = "imap-recent"
+
+    def recent(self, r):
+        counts = r.of("RECENT")
+        self.assertEqual(len(counts), 1, "RECENT is required: %r" % r)
+        return counts[-1].number()
+
+    def status_recent(self, c):
+        r = c.ok("STATUS", "INBOX", "(MESSAGES RECENT)")
+        m = re.search(r"RECENT (\d+)", r.of("STATUS")[0].wire.decode())
+        return int(m.group(1))
+
+    def deliver_n(self, addr, n):
+        for i in range(n):
+            self.deliver(addr, make_message("recent %d %s" % (i, unique()),
+                                            "x\n", to=addr))
+
+    def recent_flags(self, c):
+        d = c.fetch("1:*", "(FLAGS)")
+        return {n for n, it in d.items() if "\\Recent" in flagset(it["FLAGS"])}
+
+    def test_first_session_takes_recent(self):
+        addr, pw = self.new_user("r")
+        self.deliver_n(addr, 3)
+        c = self.session(addr, pw)
+        # delivered before any session looked: all three are new
+        self.assertEqual(self.status_recent(c), 3)
+        # EXAMINE shows them as recent but does not take them
+        e, r = self.selected(addr, pw, examine=True)
+        self.assertEqual(self.recent(r), 3)
+        e.logout()
+        a, r = self.selected(addr, pw)
+        self.assertEqual(self.recent(r), 3)
+        self.assertEqual(self.recent_flags(a), {1, 2, 3})
+        b, r = self.selected(addr, pw)
+        self.assertEqual(self.recent(r), 0)
+        self.assertEqual(self.recent_flags(b), set())
+        self.assertEqual(self.status_recent(c), 0)
+        # one more while both are selected: recent in one session only
+        self.deliver_n(addr, 1)
+        ra = a.ok("NOOP")
+        rb = b.ok("NOOP")
+        got = sorted(len(self.recent_flags(x) & {4}) for x in (a, b))
+        self.assertEqual(got, [0, 1], "message 4 must be recent in one session: %r %r"
+                         % (ra, rb))
+        for x in (a, b, c):
+            x.logout()
+
+    def test_recent_survives_restart(self):
+        addr, pw = self.new_user("r")
+        self.deliver_n(addr, 2)
+        a, r = self.selected(addr, pw)
+        self.assertEqual(self.recent(r), 2)
+        a.logout()
+        # two more arrive, then the daemon restarts before anyone looks
+        self.deliver_n(addr, 2)
+        self.server.restart()
+        c = self.session(addr, pw)
+        self.assertEqual(self.status_recent(c), 2)
+        b, r = self.selected(addr, pw)
+        self.assertEqual(self.recent(r), 2)
+        self.assertEqual(self.recent_flags(b), {3, 4})
+        b.logout()
+        # what b was told stays told after another restart
+        self.server.restart()
+        d, r = self.selected(addr, pw)
+        self.assertEqual(self.recent(r), 0)
+        self.assertEqual(self.recent_flags(d), set())
+        d.logout()
+        c.close()
 
 
 if __name__ == "__main__":

@@ -40,6 +40,15 @@ setup(void)
 
 /* ------------------------------------------------- commands and replies */
 
+void
+cl_claim_recent(void)
+{
+	struct client *c = cl_login();
+
+	cl_run(c, "OK", "SELECT INBOX");
+	cl_logout(&c);
+}
+
 char *
 cl_resp(struct client *c, const char *tag)
 {

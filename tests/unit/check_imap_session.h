@@ -28,6 +28,9 @@ void cl_run(struct client *c, const char *want, const char *fmt, ...)
 /* Connected, greeted and logged in (plaintext allowed in the fixture). */
 struct client *cl_login(void);
 void cl_logout(struct client **cp);
+/* A session that selects INBOX and logs out, as a mail client did before
+ * the test: what INBOX holds is no longer \Recent for the next ones. */
+void cl_claim_recent(void);
 
 /*
  * Send cmd (as it is, not a format) like cl_cmd() and check the whole

@@ -252,8 +252,12 @@ measure_on_loop(void *arg)
 static void
 script_idle(void)
 {
-	struct client *a = cl_login(), *b = cl_login();
+	struct client *a, *b;
 	double t0;
+
+	cl_claim_recent();
+	a = cl_login();
+	b = cl_login();
 
 	cl_run(a, "OK", "SELECT INBOX");
 	cl_run(b, "OK", "SELECT INBOX");

@@ -75,8 +75,11 @@ has_literal(const char *r, const char *name, const char *bytes)
 static void
 script_fetch(void)
 {
-	struct client *c = cl_login();
+	struct client *c;
 	char *r, want[256];
+
+	cl_claim_recent();
+	c = cl_login();
 
 	cl_check(c, "OK [READ-WRITE]", "SELECT INBOX", "* 3 EXISTS\r\n",
 	    "* OK [UNSEEN 1]", NULL);
@@ -162,10 +165,13 @@ END_TEST
 static void
 script_store(void)
 {
-	struct client *c = cl_login();
+	struct client *c;
 	char *r, want[128];
 	unsigned long long modseq;
 	const char *p;
+
+	cl_claim_recent();
+	c = cl_login();
 
 	cl_run(c, "OK", "SELECT INBOX");
 	cl_check(c, "OK", "STORE 1 +FLAGS (\\Flagged)",

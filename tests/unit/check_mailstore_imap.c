@@ -461,6 +461,32 @@ START_TEST(test_count_above)
 }
 END_TEST
 
+/* The \Recent mark: 0 for a new mailbox, raised by set_recent, never
+ * lowered (two sessions' updates may land in either order). */
+START_TEST(test_set_recent)
+{
+	ms_id alice, inbox;
+	uint32_t uids[3], i;
+
+	alice = setup_alice();
+	inbox = t_inbox_of(alice);
+	for (i = 0; i < 3; i++)
+		uids[i] = append(inbox, 0, NULL, 1000000000, i, NULL);
+	ck_assert_uint_eq(mb_info(alice, "INBOX").recent_uid, 0);
+	ms_mailbox_set_recent(ms, inbox, uids[1]);
+	ms_drain(ms);
+	ck_assert_uint_eq(mb_info(alice, "INBOX").recent_uid, uids[1]);
+	ms_mailbox_set_recent(ms, inbox, uids[0]);
+	ms_drain(ms);
+	ck_assert_uint_eq(mb_info(alice, "INBOX").recent_uid, uids[1]);
+	ms_mailbox_set_recent(ms, inbox, uids[2]);
+	ms_drain(ms);
+	ck_assert_uint_eq(mb_info(alice, "INBOX").recent_uid, uids[2]);
+	/* Other mailboxes keep theirs. */
+	ck_assert_uint_eq(mb_info(alice, "Archive").recent_uid, 0);
+}
+END_TEST
+
 START_TEST(test_create)
 {
 	struct ms_mailbox_info info;
@@ -1606,6 +1632,7 @@ mailstore_imap_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_create);
 	tcase_add_test(tc, test_count_above);
+	tcase_add_test(tc, test_set_recent);
 	tcase_add_test(tc, test_delete);
 	tcase_add_test(tc, test_rename_tree);
 	tcase_add_test(tc, test_rename_inbox);
