@@ -28,6 +28,7 @@ exits 0 when the daemon accepts IMAP listeners, 1 when it does not.
 import base64
 import os
 import poplib
+import random
 import re
 import shutil
 import signal
@@ -73,14 +74,49 @@ def find_binaries():
     raise HarnessError("postroomd/postroom not found in %s" % ", ".join(dirs))
 
 
-def free_port():
-    """A loopback port nobody listens on right now (bind 0, then close)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def _ephemeral_low():
     try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_ports(n):
+    """n distinct loopback ports nobody listens on right now.
+
+    Picked at random below the kernel's range of ephemeral ports: a port
+    that bind(0) hands out can be handed out again, or taken by the client
+    side of some other test's connection, before the daemon binds it.  All
+    n stay bound until every one is found, so none comes twice."""
+    rnd = random.SystemRandom()
+    hi = _ephemeral_low() - 1
+    lo = 10000 if hi > 12000 else 1024
+    held, ports = [], []
+    try:
+        for _ in range(50 * n):
+            if len(ports) == n:
+                break
+            p = rnd.randint(lo, hi)
+            if p in ports:
+                continue
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                s.bind(("127.0.0.1", p))
+            except OSError:
+                s.close()
+                continue
+            held.append(s)
+            ports.append(p)
+        while len(ports) < n:	# a crowded range: let the kernel choose
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            held.append(s)
+            ports.append(s.getsockname()[1])
+        return ports
     finally:
-        s.close()
+        for s in held:
+            s.close()
 
 
 _imap_support = []
@@ -104,8 +140,8 @@ def imap_supported():
             if os.geteuid() == 0:
                 lines.append("user = " + os.environ.get("POSTROOM_TEST_USER", "nobody"))
             lines.append("[listen]")
-            lines.extend("%s = 127.0.0.1:%d" % (r, free_port())
-                         for r in ROLES + IMAP_ROLES)
+            lines.extend("%s = 127.0.0.1:%d" % (r, p) for r, p in
+                         zip(ROLES + IMAP_ROLES, free_ports(len(ROLES + IMAP_ROLES))))
             with open(conf, "w") as f:
                 f.write("\n".join(lines) + "\n")
             r = subprocess.run([daemon, "--check-config", "-c", conf],
@@ -382,7 +418,7 @@ class Server:
         self.log_path = os.path.join(self.base, "postroomd.log")
         self.imap = imap_supported() if imap is None else imap
         roles = ROLES + IMAP_ROLES if self.imap else ROLES
-        self.ports = {role: free_port() for role in roles}
+        self.ports = dict(zip(roles, free_ports(len(roles))))
         self.overrides = config or {}
         self.want_accounts = accounts
         self.accounts_done = False
@@ -437,8 +473,19 @@ class Server:
     # -- process control
 
     def start(self):
-        self._spawn()
-        self.wait_ready()
+        # Another program may take a port between the choice and the
+        # daemon's bind: then choose again, a few times.
+        for attempt in range(3):
+            self._spawn()
+            try:
+                self.wait_ready()
+                break
+            except HarnessError:
+                if self.alive() or attempt == 2 or \
+                        "Address already in use" not in self.log_tail():
+                    raise
+                self.ports = dict(zip(self.ports, free_ports(len(self.ports))))
+                self.write_config()
         if self.want_accounts and not self.accounts_done:
             self.setup_accounts()
             self.accounts_done = True
