@@ -98,4 +98,5 @@ TESTS += $(check_PROGRAMS)
 # independent clients (python3 smtplib/poplib, curl, swaks).
 TESTS += tests/integration/run.sh
 EXTRA_DIST += tests/integration
+EXTRA_DIST += tests/fuzz
 AM_TESTS_ENVIRONMENT = top_builddir=$(abs_top_builddir) top_srcdir=$(abs_top_srcdir); export top_builddir top_srcdir;

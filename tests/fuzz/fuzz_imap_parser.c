@@ -8,7 +8,9 @@
  *       imap-lite/imap_arena.c imap-lite/imap_seqset.c \
  *       imap-lite/imap_fetch_parse.c imap-lite/imap_search_parse.c \
  *       imap-lite/imap_flags.c imap-lite/imap_utf7.c imap-lite/imap_date.c \
- *       common/log.c common/xmalloc.c -o fuzz_imap_parser
+ *       common/codec.c common/log.c common/xmalloc.c -o fuzz_imap_parser
+ *
+ * or with the other harnesses through tests/fuzz/run.sh.
  *
  * Every argument is also offered to each helper that could meet it in a
  * real command, so the fuzzer reaches them without knowing the grammar.
