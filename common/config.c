@@ -90,6 +90,8 @@ static const struct cfg_key cfg_keys[] = {
 	{ "limits", "data_timeout", CFG_DURATION, OFF(data_timeout), 1, 86400 },
 	{ "limits", "pop3_timeout", CFG_DURATION, OFF(pop3_timeout), 1, 86400 },
 	{ "limits", "imap_timeout", CFG_DURATION, OFF(imap_timeout), 1, 86400 },
+	{ "limits", "imap_idle_keepalive", CFG_DURATION,
+	    OFF(imap_idle_keepalive), 0, 86400 },
 	{ "smtp", "trusted_networks", CFG_NETRANGES, 0, 0, 0 },
 	{ "smtp", "bare_lf", CFG_BARE_LF, OFF(bare_lf), 0, 0 },
 	{ "auth", "allow_plaintext", CFG_BOOL, OFF(allow_plaintext_auth), 0, 0 },
@@ -230,6 +232,7 @@ config_new_default(bool as_root)
 	cfg->data_timeout = 600;
 	cfg->pop3_timeout = 600;
 	cfg->imap_timeout = 1800;
+	cfg->imap_idle_keepalive = 120;
 	cfg->bare_lf = BARE_LF_REJECT;
 	cfg->allow_plaintext_auth = false;
 	return cfg;

@@ -12,7 +12,8 @@
  *               pop3s, imap, imaps
  *   [limits]    max_message_size, max_recipients, max_connections,
  *               max_connections_per_ip, max_line (SMTP command line),
- *               smtp_timeout, data_timeout, pop3_timeout, imap_timeout
+ *               smtp_timeout, data_timeout, pop3_timeout, imap_timeout,
+ *               imap_idle_keepalive
  *   [smtp]      trusted_networks (CIDR list allowed to relay without AUTH),
  *               bare_lf = reject | normalize
  *   [auth]      allow_plaintext (AUTH/LOGIN/USER without TLS)
@@ -76,6 +77,7 @@ struct config {
 	double	 data_timeout;		/* seconds between DATA chunks, default 600 */
 	double	 pop3_timeout;		/* default 600 (RFC 1939: >= 10 min) */
 	double	 imap_timeout;		/* default 1800 (RFC 3501: >= 30 min) */
+	double	 imap_idle_keepalive;	/* "* OK Still here" in IDLE; 0: none */
 
 	struct netrange *trusted_networks;
 	size_t	 n_trusted_networks;

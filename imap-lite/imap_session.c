@@ -30,6 +30,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <ev.h>
+
 #include "common/auth.h"
 #include "common/conn.h"
 #include "common/linebuf.h"
@@ -90,6 +92,89 @@ static const struct imap_cmd_def imap_cmds[] = {
 
 static TAILQ_HEAD(, imap_session) imap_sessions =
     TAILQ_HEAD_INITIALIZER(imap_sessions);
+
+/*
+ * Sessions in IDLE.  One timer for all of them, running while any IMAP
+ * session exists, looks at them every few seconds:
+ * - every imap_idle_keepalive seconds each gets "* OK Still here", so
+ *   that NATs and firewalls that drop quiet connections (phones, home
+ *   routers) keep the connection, and a client that vanished is noticed
+ *   when the write fails, not hours later;
+ * - the autologout timer (imap_timeout) counts from the start of the IDLE:
+ *   the keepalive is output and would otherwise reset the connection's
+ *   own inactivity timer forever.
+ * The start of an IDLE is taken when the timer first sees it, so both run
+ * up to one tick late; a tick is at most IDLE_TICK_MAX seconds.
+ */
+#define IDLE_TICK_MAX	5.0
+
+static ev_timer idle_tick;
+static struct ev_loop *idle_tick_loop;
+
+static double
+idle_tick_interval(const struct config *cfg)
+{
+	double t = IDLE_TICK_MAX;
+
+	if (cfg->imap_idle_keepalive > 0 && cfg->imap_idle_keepalive / 4 < t)
+		t = cfg->imap_idle_keepalive / 4;
+	if (cfg->imap_timeout / 4 < t)
+		t = cfg->imap_timeout / 4;
+	return t;
+}
+
+static void
+idle_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	static const char still_here[] = "* OK Still here\r\n";
+	struct imap_session *s;
+	ev_tstamp now = ev_now(loop);
+
+	(void)revents;
+	TAILQ_FOREACH(s, &imap_sessions, entry) {
+		const struct config *cfg = s->srv->cfg;
+
+		if (!(s->flags & IMAP_F_IDLE) ||
+		    (s->flags & (IMAP_F_CLOSING | IMAP_F_CONN_GONE)))
+			continue;
+		if (s->idle_since == 0) {
+			s->idle_since = now;
+			s->idle_ping = now + cfg->imap_idle_keepalive;
+		} else if (now - s->idle_since >= cfg->imap_timeout) {
+			imap_close(s, "timeout", "Autologout; idle for too long.");
+		} else if (cfg->imap_idle_keepalive > 0 && now >= s->idle_ping) {
+			/* Straight to the connection: the session keeps no
+			 * response buffer while it idles. */
+			conn_write(s->conn, still_here, sizeof(still_here) - 1);
+			s->idle_ping = now + cfg->imap_idle_keepalive;
+		}
+		/* A reload may have changed the settings. */
+		w->repeat = idle_tick_interval(cfg);
+	}
+}
+
+static void
+idle_tick_start(struct pr_server *srv)
+{
+	if (idle_tick_loop == srv->loop && ev_is_active(&idle_tick))
+		return;
+	idle_tick_loop = srv->loop;
+	ev_init(&idle_tick, idle_tick_cb);
+	idle_tick.repeat = idle_tick_interval(srv->cfg);
+	ev_timer_again(srv->loop, &idle_tick);
+}
+
+/* With the last session: a timer must not outlive the loop it runs on
+ * (tests make one loop each), nor keep a shutting-down daemon's loop
+ * busy. */
+static void
+idle_tick_stop(void)
+{
+	if (idle_tick_loop != NULL && TAILQ_EMPTY(&imap_sessions)) {
+		ev_timer_stop(idle_tick_loop, &idle_tick);
+		idle_tick_loop = NULL;
+	}
+}
 
 static void imap_input(struct imap_session *s);
 
@@ -267,6 +352,7 @@ imap_cmd_vfinish(struct imap_session *s, bool bad, const char *fmt, va_list ap)
 	}
 	imap_cmd_release(s);
 	s->flags &= ~(IMAP_F_BUSY | IMAP_F_IDLE | IMAP_F_SASL);
+	s->idle_since = 0;
 	if (resume)
 		imap_resume(s);
 }
@@ -803,6 +889,7 @@ imap_session_free(struct imap_session *s, const char *reason)
 		return;
 
 	TAILQ_REMOVE(&imap_sessions, s, entry);
+	idle_tick_stop();
 	server_session_closed(s->srv, s->ip);
 	if (s->tls_ctx != NULL)
 		SSL_CTX_free(s->tls_ctx);
@@ -859,6 +946,7 @@ imap_accept(struct pr_server *srv, int fd, enum listener_role role)
 	snprintf(s->ip, sizeof(s->ip), "%s", conn_peer_ip(s->conn));
 	conn_set_timeout(s->conn, srv->cfg->imap_timeout);
 	TAILQ_INSERT_TAIL(&imap_sessions, s, entry);
+	idle_tick_start(srv);
 
 	log_info(IMAP_LOG "event=connect role=%s port=%d", IMAP_LOG_ARGS(s),
 	    config_role_name(role), conn_local_port(s->conn));

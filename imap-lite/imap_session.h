@@ -190,6 +190,8 @@ struct imap_session {
 	ms_id		 user_id;
 
 	unsigned	 bad_count;	/* client errors, see IMAP_BAD_MAX */
+	double		 idle_since;	/* IDLE: when the keepalive tick saw it */
+	double		 idle_ping;	/* IDLE: next "* OK Still here" */
 	unsigned	 jobs;		/* callbacks pending that hold s */
 
 	/* The command being read. */

@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "imap-lite/imap.h"
@@ -450,6 +451,58 @@ START_TEST(test_timeout)
 }
 END_TEST
 
+/*
+ * In IDLE the client hears "* OK Still here" every imap_idle_keepalive
+ * seconds, and the autologout still comes imap_timeout after the IDLE
+ * began: the keepalives, output, must not keep the session forever.
+ */
+static double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+script_idle_keepalive(void)
+{
+	struct client *c = cl_login();
+	unsigned pings = 0;
+	double t0, t;
+	char *line;
+
+	cl_run(c, "OK", "SELECT INBOX");
+	cl_send(c, "I1 IDLE");
+	cl_expect(c, "+ idling");
+	t0 = mono_now();
+	while ((line = cl_line(c)) != NULL &&
+	    strcmp(line, "* OK Still here") == 0 && pings < 100) {
+		pings++;
+		free(line);
+	}
+	ck_assert_ptr_nonnull(line);
+	ck_assert_msg(strncmp(line, "* BYE Autologout", 16) == 0,
+	    "got \"%s\" after %u keepalives", line, pings);
+	free(line);
+	cl_expect_eof(c);
+	cl_close(&c);
+	t = mono_now() - t0;
+	ck_assert_msg(t >= 1.4 && t < 4.0, "autologout after %.2f s in IDLE", t);
+	/* one every 0.2 s, give or take a tick */
+	ck_assert_msg(pings >= 3 && pings <= 9, "%u keepalives in %.2f s", pings,
+	    t);
+}
+
+START_TEST(test_idle_keepalive)
+{
+	srv.cfg->imap_idle_keepalive = 0.2;
+	srv.cfg->imap_timeout = 1.5;
+	run_script(script_idle_keepalive);
+}
+END_TEST
+
 static void
 shutdown_on_loop(void *arg)
 {
@@ -506,6 +559,7 @@ add_tests(TCase *tc)
 	tcase_add_test(tc, test_bad_input);
 	tcase_add_test(tc, test_pipelining);
 	tcase_add_test(tc, test_timeout);
+	tcase_add_test(tc, test_idle_keepalive);
 	tcase_add_test(tc, test_shutdown);
 	add_tests_msg(tc);
 	add_tests_mbox(tc);
