@@ -164,8 +164,10 @@ one_mailbox(struct imap_session *s, const struct imap_command *cmd)
 void
 imap_cmd_create(struct imap_session *s, const struct imap_command *cmd)
 {
+	enum imap_mailbox_via via;
 	struct ms_mailbox_info mb;
 	const char *name;
+	int rc;
 
 	if ((name = one_mailbox(s, cmd)) == NULL)
 		return;
@@ -177,17 +179,29 @@ imap_cmd_create(struct imap_session *s, const struct imap_command *cmd)
 		imap_cmd_done(s, "NO [CANNOT] Invalid mailbox name.");
 		return;
 	}
-	/* A client's own name for a special folder: it exists already. */
-	if (imap_mailbox_alias(name) != NULL &&
-	    imap_mailbox_find(s, name, &mb) == MS_OK) {
-		if (strcmp(mb.name, name) == 0) {
-			imap_cmd_done(s, "NO [ALREADYEXISTS] Mailbox already "
-			    "exists.");
-			return;
-		}
-		log_info(IMAP_LOG "event=create-alias user_id=%lld use=%s",
-		    IMAP_LOG_ARGS(s), (long long)s->user_id, mb.special_use);
-		imap_cmd_done(s, "OK CREATE completed.");
+	rc = imap_mailbox_resolve(s, name, &mb, &via);
+	if (rc == MS_OK && via != IMAP_MAILBOX_MAPPED) {
+		imap_cmd_done(s, "NO [ALREADYEXISTS] Mailbox already exists.");
+		return;
+	}
+	if (rc == MS_ERROR) {
+		imap_cmd_done(s, "NO [SERVERBUG] Internal error, try again "
+		    "later.");
+		return;
+	}
+	/* A client's own name for a special folder: record it as an alias
+	 * of that folder, listed from now on, rather than a second one. */
+	if (rc == MS_OK) {
+		log_info(IMAP_LOG "event=create-alias user_id=%lld "
+		    "mailbox=%lld use=%s", IMAP_LOG_ARGS(s),
+		    (long long)s->user_id, (long long)mb.id, mb.special_use);
+		folder_wait(s);
+		ms_mailbox_alias_create(imap_store(s), s->user_id, name, mb.id,
+		    folder_done, s);
+		return;
+	}
+	if (imap_mailbox_under_alias(s, name)) {
+		imap_cmd_done(s, "NO [CANNOT] An alias cannot have children.");
 		return;
 	}
 	folder_wait(s);
@@ -206,9 +220,19 @@ imap_cmd_delete(struct imap_session *s, const struct imap_command *cmd)
 		imap_cmd_done(s, "NO [CANNOT] INBOX cannot be deleted.");
 		return;
 	}
-	/* Exact names only: an alias never leads to deleting Trash. */
+	/* Exact names only: an alias never leads to deleting Trash.  An
+	 * alias the client created goes away alone; the folder stays, and
+	 * stays selected if it is. */
 	if (ms_mailbox_find(imap_store(s), s->user_id, name, &mb) != MS_OK) {
-		imap_cmd_done(s, "NO [NONEXISTENT] Mailbox does not exist.");
+		if (ms_mailbox_alias_find(imap_store(s), s->user_id, name, NULL,
+		    NULL) != MS_OK) {
+			imap_cmd_done(s, "NO [NONEXISTENT] Mailbox does not "
+			    "exist.");
+			return;
+		}
+		folder_wait(s);
+		ms_mailbox_alias_delete(imap_store(s), s->user_id, name,
+		    folder_done, s);
 		return;
 	}
 	s->op_mailbox_id = mb.id;
@@ -239,13 +263,25 @@ imap_cmd_rename(struct imap_session *s, const struct imap_command *cmd)
 	 * take the real Sent folder away. */
 	if (ms_mailbox_find(imap_store(s), s->user_id, from_name, &from) !=
 	    MS_OK) {
-		imap_cmd_done(s, "NO [NONEXISTENT] Mailbox does not exist.");
+		/* An alias only names another folder: renaming it would
+		 * rename nothing the client could see as its own. */
+		if (ms_mailbox_alias_find(imap_store(s), s->user_id, from_name,
+		    NULL, NULL) == MS_OK)
+			imap_cmd_done(s, "NO [CANNOT] An alias cannot be "
+			    "renamed.");
+		else
+			imap_cmd_done(s, "NO [NONEXISTENT] Mailbox does not "
+			    "exist.");
 		return;
 	}
 	from.name = imap_arena_strndup(&s->arena, from.name, strlen(from.name));
 	/* The new name must not be taken, not even as an alias. */
 	if (imap_mailbox_find(s, to, &taken) == MS_OK) {
 		imap_cmd_done(s, "NO [ALREADYEXISTS] Mailbox already exists.");
+		return;
+	}
+	if (imap_mailbox_under_alias(s, to)) {
+		imap_cmd_done(s, "NO [CANNOT] An alias cannot have children.");
 		return;
 	}
 	folder_wait(s);
@@ -257,12 +293,13 @@ void
 imap_cmd_subscribe(struct imap_session *s, const struct imap_command *cmd)
 {
 	bool subscribe = strcmp(cmd->name, "SUBSCRIBE") == 0;
+	enum imap_mailbox_via via;
 	struct ms_mailbox_info mb;
 	const char *name;
 
 	if ((name = one_mailbox(s, cmd)) == NULL)
 		return;
-	if (imap_mailbox_find(s, name, &mb) != MS_OK) {
+	if (imap_mailbox_resolve(s, name, &mb, &via) != MS_OK) {
 		/* Only existing mailboxes carry a subscription here. */
 		if (subscribe)
 			imap_cmd_done(s, "NO [NONEXISTENT] Mailbox does not "
@@ -272,8 +309,13 @@ imap_cmd_subscribe(struct imap_session *s, const struct imap_command *cmd)
 		return;
 	}
 	folder_wait(s);
-	ms_mailbox_subscribe(imap_store(s), s->user_id, mb.name, subscribe,
-	    folder_done, s);
+	/* A listed alias has its own subscription; the folder keeps its. */
+	if (via == IMAP_MAILBOX_ALIAS)
+		ms_mailbox_alias_subscribe(imap_store(s), s->user_id, name,
+		    subscribe, folder_done, s);
+	else
+		ms_mailbox_subscribe(imap_store(s), s->user_id, mb.name,
+		    subscribe, folder_done, s);
 }
 
 /* ------------------------------------------------------------- STATUS */

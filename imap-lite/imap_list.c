@@ -10,7 +10,9 @@
  * once per command, completed with the parents of nested names that do
  * not exist themselves (those are \Noselect), sorted, and matched against
  * the patterns.  Every entry carries \HasChildren or \HasNoChildren
- * (CHILDREN, RFC 3348) and its special-use attribute.
+ * (CHILDREN, RFC 3348) and its special-use attribute.  The aliases a user
+ * created for special folders (imap_mailbox.c) are listed among the
+ * mailboxes, matched and subscribed on their own.
  */
 #include "autoconfig.h"
 
@@ -21,6 +23,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "imap-lite/imap_session.h"
+#include "mailstore/ms_imap.h"
 
 #define SEL_SUBSCRIBED		0x01
 #define SEL_RECURSIVE		0x02
@@ -64,6 +67,33 @@ list_collect_cb(void *arg, const struct ms_mailbox_info *mb)
 	list_add(arg, mb, true);
 }
 
+/*
+ * An alias the user created is listed like a mailbox: its own name and
+ * subscription, the counts of the mailbox it names (for LIST-STATUS), no
+ * special-use attribute (SPECIAL-USE clients keep to the folder itself)
+ * and no children (an alias is one level and nothing is created under
+ * it).  Called before the set is sorted: the mailboxes are all in it.
+ */
+static void
+list_alias_cb(void *arg, const struct ms_mailbox_alias *a)
+{
+	struct list_set *set = arg;
+	struct ms_mailbox_info info;
+	size_t i;
+
+	for (i = 0; i < set->n; i++)
+		if (set->v[i].exists && set->v[i].info.id == a->mailbox_id)
+			break;
+	if (i == set->n)
+		return;
+	/* A copy: list_add() may move the entries. */
+	info = set->v[i].info;
+	info.name = a->name;
+	info.special_use = NULL;
+	info.subscribed = a->subscribed;
+	list_add(set, &info, true);
+}
+
 static void
 list_free(struct list_set *set)
 {
@@ -104,6 +134,9 @@ list_load(struct imap_session *s, struct list_set *set)
 	int rc;
 
 	rc = ms_mailbox_list(imap_store(s), s->user_id, list_collect_cb, set);
+	if (rc == MS_OK)
+		rc = ms_mailbox_alias_list(imap_store(s), s->user_id,
+		    list_alias_cb, set);
 	if (rc != MS_OK)
 		return rc;
 	qsort(set->v, set->n, sizeof(*set->v), entry_cmp);

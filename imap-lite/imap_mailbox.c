@@ -10,11 +10,21 @@
  * and Archive, announced with SPECIAL-USE attributes (RFC 6154).  Clients
  * that ignore the attributes (older Outlook, some phones) create their own
  * "Sent Items", "Deleted Messages" or a localised name instead, and the
- * user ends up with two sent folders.  So a CREATE of a well-known alias
- * is answered OK without creating anything, and every later use of that
- * name (SELECT, APPEND, COPY, STATUS ...) reaches the special folder.  A
- * real mailbox of that name, if one exists, always wins, and DELETE and
- * RENAME never follow an alias.
+ * user would end up with two sent folders.  So every use of a well-known
+ * alias (SELECT, APPEND, COPY, STATUS ...) reaches the special folder.  A
+ * CREATE of one records it for that user as a mailbox alias in the store
+ * (a name pointing at the folder's id, which a rename keeps), and from
+ * then on LIST and LSUB show it, with a subscription of its own: classic
+ * Outlook looks there for the folder it created and otherwise keeps sent
+ * mail on the computer.  It is listed without the special-use attribute,
+ * which stays with the folder itself for the clients that read it.  Names
+ * never created are only mapped, not listed.
+ *
+ * Lookups try a real mailbox first, then a recorded alias, then the
+ * well-known names; a real mailbox and a recorded alias never share a
+ * name.  DELETE of a recorded alias forgets the alias, never the folder;
+ * RENAME of one is refused; DELETE and RENAME never follow a name that is
+ * only mapped.
  */
 #include "autoconfig.h"
 
@@ -25,6 +35,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "imap-lite/imap_session.h"
+#include "mailstore/ms_imap.h"
 
 #define MAILBOX_NAME_MAX	512	/* bytes of UTF-8 */
 
@@ -181,52 +192,111 @@ imap_mailbox_name_ok(const char *name)
 	return imap_utf8_valid(name, len);
 }
 
-struct special_find {
-	struct imap_arena *arena;
-	const char	*use;
+/* The store's strings live until its next call: copy them. */
+static void
+info_keep(struct imap_session *s, struct ms_mailbox_info *info)
+{
+	info->name = imap_arena_strndup(&s->arena, info->name,
+	    strlen(info->name));
+	if (info->special_use != NULL)
+		info->special_use = imap_arena_strndup(&s->arena,
+		    info->special_use, strlen(info->special_use));
+}
+
+/*
+ * Looking a mailbox up by id or by special use means walking the user's
+ * list: there are tens of folders, and these lookups happen only for
+ * names that are not a mailbox.
+ */
+struct mailbox_scan {
+	struct imap_session *s;
+	ms_id		 id;		/* 0, or the mailbox wanted */
+	const char	*use;		/* NULL, or the special use wanted */
 	struct ms_mailbox_info *info;
 	bool		 found;
 };
 
 static void
-special_find_cb(void *arg, const struct ms_mailbox_info *mb)
+mailbox_scan_cb(void *arg, const struct ms_mailbox_info *mb)
 {
-	struct special_find *f = arg;
+	struct mailbox_scan *f = arg;
 
-	if (f->found || mb->special_use == NULL ||
-	    strcasecmp(mb->special_use, f->use) != 0)
+	if (f->found)
 		return;
+	if (f->id != 0 ? mb->id != f->id : (mb->special_use == NULL ||
+	    strcasecmp(mb->special_use, f->use) != 0))
+		return;
+	/* The row's strings end with this callback. */
 	*f->info = *mb;
-	f->info->name = imap_arena_strndup(f->arena, mb->name,
-	    strlen(mb->name));
-	f->info->special_use = imap_arena_strndup(f->arena, mb->special_use,
-	    strlen(mb->special_use));
+	info_keep(f->s, f->info);
 	f->found = true;
+}
+
+static int
+mailbox_scan(struct imap_session *s, struct mailbox_scan *f)
+{
+	int rc;
+
+	f->s = s;
+	rc = ms_mailbox_list(imap_store(s), s->user_id, mailbox_scan_cb, f);
+	if (rc != MS_OK)
+		return rc;
+	return f->found ? MS_OK : MS_NOT_FOUND;
+}
+
+/*
+ * A mailbox of that name, else an alias the user created, else a
+ * well-known alias.  The first two never share a name, so the order only
+ * decides which well-known names stay mere mappings.
+ */
+int
+imap_mailbox_resolve(struct imap_session *s, const char *name,
+    struct ms_mailbox_info *info_r, enum imap_mailbox_via *via_r)
+{
+	struct mailbox_scan f = { .info = info_r };
+	enum imap_mailbox_via via;
+	int rc;
+
+	rc = ms_mailbox_find(imap_store(s), s->user_id, name, info_r);
+	if (rc == MS_OK) {
+		info_keep(s, info_r);
+		via = IMAP_MAILBOX_REAL;
+	} else if (rc != MS_NOT_FOUND) {
+		return rc;
+	} else if ((rc = ms_mailbox_alias_find(imap_store(s), s->user_id,
+	    name, &f.id, NULL)) == MS_OK) {
+		rc = mailbox_scan(s, &f);
+		via = IMAP_MAILBOX_ALIAS;
+	} else if (rc != MS_NOT_FOUND) {
+		return rc;
+	} else if ((f.use = imap_mailbox_alias(name)) != NULL) {
+		rc = mailbox_scan(s, &f);
+		via = IMAP_MAILBOX_MAPPED;
+	} else
+		return MS_NOT_FOUND;
+	if (rc == MS_OK && via_r != NULL)
+		*via_r = via;
+	return rc;
 }
 
 int
 imap_mailbox_find(struct imap_session *s, const char *name,
     struct ms_mailbox_info *info_r)
 {
-	struct special_find f = { .arena = &s->arena, .info = info_r };
-	int rc;
+	return imap_mailbox_resolve(s, name, info_r, NULL);
+}
 
-	rc = ms_mailbox_find(imap_store(s), s->user_id, name, info_r);
-	if (rc == MS_OK) {
-		/* The store's strings live until its next call. */
-		info_r->name = imap_arena_strndup(&s->arena, info_r->name,
-		    strlen(info_r->name));
-		if (info_r->special_use != NULL)
-			info_r->special_use = imap_arena_strndup(&s->arena,
-			    info_r->special_use, strlen(info_r->special_use));
-		return MS_OK;
-	}
-	if (rc != MS_NOT_FOUND || (f.use = imap_mailbox_alias(name)) == NULL)
-		return rc;
-	rc = ms_mailbox_list(imap_store(s), s->user_id, special_find_cb, &f);
-	if (rc != MS_OK)
-		return rc;
-	return f.found ? MS_OK : MS_NOT_FOUND;
+bool
+imap_mailbox_under_alias(struct imap_session *s, const char *name)
+{
+	const char *slash = strchr(name, '/');
+	char *first;
+
+	if (slash == NULL)
+		return false;
+	first = imap_arena_strndup(&s->arena, name, (size_t)(slash - name));
+	return ms_mailbox_alias_find(imap_store(s), s->user_id, first, NULL,
+	    NULL) == MS_OK;
 }
 
 void

@@ -333,13 +333,26 @@ const char *imap_mailbox_arg(struct imap_session *s, const struct imap_arg *arg,
 /* Is name usable for a new mailbox (levels, characters, length)? */
 bool imap_mailbox_name_ok(const char *name);
 /*
- * Find a mailbox by name; when none has that name and the name is a
- * common alias of a special-use folder ("Sent Items", "Papierkorb"), find
- * that folder instead.  *info_r as ms_mailbox_find(), with name pointing
- * at an arena copy.  MS_OK, MS_NOT_FOUND or MS_ERROR.
+ * Find a mailbox by name; when none has that name, an alias the user
+ * created finds its mailbox, and a common alias of a special-use folder
+ * ("Sent Items", "Papierkorb") that folder.  *info_r as ms_mailbox_find()
+ * (the mailbox's own name and special use), with strings in the arena.
+ * MS_OK, MS_NOT_FOUND or MS_ERROR.
  */
 int imap_mailbox_find(struct imap_session *s, const char *name,
     struct ms_mailbox_info *info_r);
+/* How imap_mailbox_resolve() found a mailbox. */
+enum imap_mailbox_via {
+	IMAP_MAILBOX_REAL,	/* a mailbox of that name */
+	IMAP_MAILBOX_ALIAS,	/* an alias the user created (listed) */
+	IMAP_MAILBOX_MAPPED,	/* a common alias never created (unlisted) */
+};
+/* imap_mailbox_find() that also says how (when MS_OK). */
+int imap_mailbox_resolve(struct imap_session *s, const char *name,
+    struct ms_mailbox_info *info_r, enum imap_mailbox_via *via_r);
+/* Is the first level of name an alias the user created?  Aliases have no
+ * children. */
+bool imap_mailbox_under_alias(struct imap_session *s, const char *name);
 /* The special-use attribute ("\\Sent") a name is an alias of, or NULL. */
 const char *imap_mailbox_alias(const char *name);
 /* Append a UTF-8 mailbox name in its wire form (modified UTF-7, quoted). */

@@ -19,7 +19,8 @@ libmailstore_a_SOURCES = \
 	mailstore/ms_copy.c \
 	mailstore/ms_sync.c \
 	mailstore/ms_tombstones.c \
-	mailstore/ms_recent.c
+	mailstore/ms_recent.c \
+	mailstore/ms_alias.c
 nodist_libmailstore_a_SOURCES = schema/schema_sql.c
 BUILT_SOURCES += schema/schema_sql.c
 CLEANFILES += schema/schema_sql.c
@@ -27,7 +28,8 @@ CLEANFILES += schema/schema_sql.c
 SCHEMA_FILES = $(srcdir)/schema/001_initial.sql \
 	$(srcdir)/schema/002_imap.sql \
 	$(srcdir)/schema/003_counters.sql \
-	$(srcdir)/schema/004_recent.sql
+	$(srcdir)/schema/004_recent.sql \
+	$(srcdir)/schema/005_mailbox_aliases.sql
 EXTRA_DIST += schema/gen_schema.sh $(SCHEMA_FILES)
 # The numbered SQL files are embedded in the binary so the daemon and the
 # CLI can migrate a data dir without any file installed next to them.

@@ -66,6 +66,42 @@ void ms_mailbox_rename(struct ms_store *ms, ms_id user_id, const char *from,
 void ms_mailbox_subscribe(struct ms_store *ms, ms_id user_id, const char *name,
     bool subscribe, ms_folder_done_fn *cb, void *arg);
 
+/* ----------------------------------------------------- mailbox aliases */
+
+/*
+ * A mailbox alias is a second name of one of a user's mailboxes, a single
+ * level (no '/'), with a subscription of its own and nothing else.  It
+ * points at the mailbox by id, so it follows a rename and goes with the
+ * mailbox.  No alias and no mailbox of one user share a name: creating a
+ * mailbox (or a missing parent) or renaming one onto an alias's name gives
+ * MS_EXISTS like a duplicate.  Names are compared byte for byte.
+ */
+struct ms_mailbox_alias {
+	const char	*name;		/* valid during the callback only */
+	ms_id		 mailbox_id;
+	bool		 subscribed;
+};
+/* The user's aliases by name.  MS_OK (also for none) or MS_ERROR. */
+int ms_mailbox_alias_list(struct ms_store *ms, ms_id user_id,
+    void (*fn)(void *arg, const struct ms_mailbox_alias *a), void *arg);
+/* The alias called name: MS_OK with its mailbox and subscription (either
+ * out-parameter may be NULL), MS_NOT_FOUND or MS_ERROR. */
+int ms_mailbox_alias_find(struct ms_store *ms, ms_id user_id, const char *name,
+    ms_id *mailbox_id_r, bool *subscribed_r);
+/* Record name as a subscribed alias of mailbox_id, through the writer; cb
+ * as for the folder jobs, with mailbox_id.  MS_EXISTS (a mailbox or alias
+ * has that name), MS_NOT_FOUND (mailbox_id is not the user's),
+ * MS_INVALID (a name ms_mailbox_name_normalize() refuses, INBOX, or one
+ * with '/'). */
+void ms_mailbox_alias_create(struct ms_store *ms, ms_id user_id,
+    const char *name, ms_id mailbox_id, ms_folder_done_fn *cb, void *arg);
+/* Forget an alias; its mailbox stays as it is.  MS_NOT_FOUND if none. */
+void ms_mailbox_alias_delete(struct ms_store *ms, ms_id user_id,
+    const char *name, ms_folder_done_fn *cb, void *arg);
+/* Set the alias's own subscription.  MS_NOT_FOUND if no such alias. */
+void ms_mailbox_alias_subscribe(struct ms_store *ms, ms_id user_id,
+    const char *name, bool subscribe, ms_folder_done_fn *cb, void *arg);
+
 /* --------------------------------------------------------------- flags */
 
 enum ms_flag_op { MS_FLAGS_REPLACE, MS_FLAGS_ADD, MS_FLAGS_REMOVE };

@@ -36,6 +36,12 @@ tests_unit_check_mailstore_imap_SOURCES = tests/unit/check_mailstore_imap.c \
 tests_unit_check_mailstore_imap_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_mailstore_imap_LDADD = libmailstore.a libcommon.a $(CHECK_LIBS) $(POSTROOM_LIBS)
 
+check_PROGRAMS += tests/unit/check_ms_alias
+tests_unit_check_ms_alias_SOURCES = tests/unit/check_ms_alias.c \
+	tests/unit/check_mailstore_util.c tests/unit/check_mailstore.h
+tests_unit_check_ms_alias_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_ms_alias_LDADD = libmailstore.a libcommon.a $(CHECK_LIBS) $(POSTROOM_LIBS)
+
 check_PROGRAMS += tests/unit/check_smtp_parse
 tests_unit_check_smtp_parse_SOURCES = tests/unit/check_smtp_parse.c smtp/smtp_parse.c \
 	smtp/smtp_parse_body.c

@@ -338,9 +338,14 @@ class ImapSessionTests(ImapTestCase):
             found = c.ok("SEARCH", "SUBJECT", quote(token)).search()
             self.assertEqual(len(found), 1, "%s did not land in %s" % (alias, canonical))
             c.ok("UNSELECT")
+        # Listed as the client created them, but no second folder with a
+        # special use: that stays with the real one.
+        aliases = {"Sent Items", "Deleted Items", "Gesendete Elemente"}
         ents = list_entries(c.ok("LIST", '""', '"*"'))
-        self.assertEqual(set(ents), {"INBOX"} | set(SPECIAL_USE),
+        self.assertEqual(set(ents), {"INBOX"} | set(SPECIAL_USE) | aliases,
                          "alias folders created as duplicates: %s" % sorted(ents))
+        for name in aliases:
+            self.assertEqual(ents[name][0], {"\\hasnochildren"}, ents)
 
     # ------------------------------------------------------------ SELECT
 
