@@ -184,9 +184,10 @@ int ms_mailbox_count_above(struct ms_store *ms, ms_id mailbox_id, uint32_t uid,
     uint32_t *count_r);
 /*
  * Record that every message up to uid has been announced as \Recent
- * (never moves recent_uid back).  Through the writer, fire and forget:
- * the daemon keeps the live value in memory and only needs it back after
- * a restart, so nobody waits for this and a lost update only means a
+ * (never moves recent_uid back).  Through the writer, fire and forget,
+ * with the next commit of another change or when the writer stops: the
+ * daemon keeps the live value in memory and only needs it back after a
+ * restart, so nobody waits for this and a lost update only means a
  * message announced as recent twice.  The change hook does not hear of it.
  */
 void ms_mailbox_set_recent(struct ms_store *ms, ms_id mailbox_id, uint32_t uid);

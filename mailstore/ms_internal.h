@@ -112,6 +112,7 @@ struct ms_job {
 	const struct ms_job_kind *kind;
 	struct ms_job	*next;		/* in the writer's queues */
 	int		 status;	/* MS_*, final once completed */
+	bool		 deferred;	/* see ms_job_defer() */
 	ms_id		*changed;	/* mailboxes touched, for the hook */
 	size_t		 nchanged;
 };
@@ -160,6 +161,13 @@ void ms_copy_map_clear(struct ms_copy_map *map);
  * ms in its own transaction and complete it before returning (CLI use).
  */
 void ms_job_submit(struct ms_store *ms, struct ms_job *job);
+/*
+ * The same for a job nobody waits for and that may wait itself: it runs
+ * in the writer's next batch, whenever other jobs make one (so it costs
+ * no commit and no fsync of its own), or when the writer stops.  A crash
+ * before then loses it.  Its completion runs as usual.
+ */
+void ms_job_defer(struct ms_store *ms, struct ms_job *job);
 void ms_writer_stop(struct ms_store *ms);
 
 #endif

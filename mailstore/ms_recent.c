@@ -5,10 +5,12 @@
  * imap-lite's view registry decides what is recent while the daemon runs
  * and holds the answer in memory; the row only has to catch up, so that
  * the first session after a restart is told about mail that arrived
- * before anyone looked.  Hence a writer job nobody waits for, whose
- * UPDATE only ever raises the mark (jobs from two sessions may arrive in
- * either order), and which touches no mailbox for the change hook:
- * sessions would see nothing new.
+ * before anyone looked.  Hence a deferred writer job: it rides along with
+ * the next commit of some other change (a SELECT costs no fsync), or runs
+ * when the writer stops; a crash before then only means some messages
+ * are announced as recent once more.  Its UPDATE only ever raises the
+ * mark (jobs from two sessions may land in either order) and it touches
+ * no mailbox for the change hook: sessions would see nothing new.
  */
 #include "autoconfig.h"
 
@@ -70,5 +72,5 @@ ms_mailbox_set_recent(struct ms_store *ms, ms_id mailbox_id, uint32_t uid)
 	r->job.kind = &recent_kind;
 	r->mailbox_id = mailbox_id;
 	r->uid = uid;
-	ms_job_submit(ms, &r->job);
+	ms_job_defer(ms, &r->job);
 }

@@ -45,6 +45,8 @@ struct ms_writer {
 	pthread_cond_t	 cond;		/* loop -> thread: queued or stop */
 	struct ms_job	*queue;		/* mtx: submitted, not yet taken */
 	struct ms_job	**queue_tail;
+	struct ms_job	*deferred;	/* mtx: to ride along with the next batch */
+	struct ms_job	**deferred_tail;
 	struct ms_job	*done;		/* mtx: finished, not yet completed */
 	struct ms_job	**done_tail;
 	bool		 stopping;	/* mtx */
@@ -178,7 +180,8 @@ writer_main(void *arg)
 	for (;;) {
 		while (w->queue == NULL && !w->stopping)
 			pthread_cond_wait(&w->cond, &w->mtx);
-		if (w->queue == NULL)
+		/* Deferred jobs alone wait for company, except at the end. */
+		if (w->queue == NULL && w->deferred == NULL)
 			break;
 		pthread_mutex_unlock(&w->mtx);
 
@@ -186,9 +189,11 @@ writer_main(void *arg)
 		 * we wait for the lock joins this batch. */
 		began = ms_begin(w->conn) == MS_OK;
 		pthread_mutex_lock(&w->mtx);
+		*w->queue_tail = w->deferred;
 		batch = w->queue;
-		w->queue = NULL;
+		w->queue = w->deferred = NULL;
 		w->queue_tail = &w->queue;
+		w->deferred_tail = &w->deferred;
 		pthread_mutex_unlock(&w->mtx);
 
 		batch_run(w->conn, batch, began);
@@ -257,7 +262,7 @@ complete_done(struct ms_store *ms)
 		if (job == NULL)
 			break;
 		any = true;
-		if (--w->pending == 0)
+		if (!job->deferred && --w->pending == 0)
 			ev_unref(w->loop);
 		if (job->status == MS_OK)
 			hook_add(&ids, &nids, job);
@@ -303,6 +308,26 @@ ms_job_submit(struct ms_store *ms, struct ms_job *job)
 	pthread_mutex_unlock(&w->mtx);
 }
 
+void
+ms_job_defer(struct ms_store *ms, struct ms_job *job)
+{
+	struct ms_writer *w = ms->writer;
+
+	if (w == NULL) {
+		ms_job_submit(ms, job);
+		return;
+	}
+	/* Not counted in pending: nobody waits for it, and ms_drain() must
+	 * not wait for a batch that may never come. */
+	job->next = NULL;
+	job->status = MS_ERROR;
+	job->deferred = true;
+	pthread_mutex_lock(&w->mtx);
+	*w->deferred_tail = job;
+	w->deferred_tail = &job->next;
+	pthread_mutex_unlock(&w->mtx);
+}
+
 int
 ms_start_writer(struct ms_store *ms, struct ev_loop *loop, const char *spool_dir)
 {
@@ -330,6 +355,7 @@ ms_start_writer(struct ms_store *ms, struct ev_loop *loop, const char *spool_dir
 	w->conn = conn;
 	w->loop = loop;
 	w->queue_tail = &w->queue;
+	w->deferred_tail = &w->deferred;
 	w->done_tail = &w->done;
 	pthread_mutex_init(&w->mtx, NULL);
 	pthread_cond_init(&w->cond, NULL);
@@ -387,6 +413,8 @@ ms_writer_stop(struct ms_store *ms)
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->mtx);
 	pthread_join(w->thread, NULL);
+	/* The deferred jobs ran in the thread's last batch. */
+	(void)complete_done(ms);
 
 	/* Give back the reference ev_unref() took at start (libev wants it
 	 * restored before the watcher stops). */
