@@ -26,6 +26,7 @@ exits 0 when the daemon accepts IMAP listeners, 1 when it does not.
 """
 
 import base64
+import hashlib
 import os
 import poplib
 import random
@@ -165,6 +166,32 @@ def b64(data):
     if isinstance(data, str):
         data = data.encode("utf-8")
     return base64.b64encode(data).decode("ascii")
+
+
+def hashed_message(msgid, rcpt, body, subject="durability", date=None):
+    """A message that can tell whether it came back whole: its
+    X-Body-SHA256 header holds the hash of body (bytes, CRLF lines) and its
+    Message-ID is <msgid@hash.test>.  See parse_hashed()."""
+    head = "From: load@hash.test\r\nTo: %s\r\nSubject: %s\r\n" % (rcpt, subject)
+    if date is not None:
+        head += "Date: %s\r\n" % date
+    head += ("Message-ID: <%s@hash.test>\r\nX-Body-SHA256: %s\r\n\r\n"
+             % (msgid, hashlib.sha256(body).hexdigest()))
+    return head.encode() + body
+
+
+_HASHED_RX = re.compile(rb"\r\nMessage-ID: <([^>]+)@hash\.test>\r\n"
+                        rb"X-Body-SHA256: ([0-9a-f]{64})\r\n\r\n")
+
+
+def parse_hashed(data):
+    """(msgid, body matches its hash?) of a hashed_message() read back,
+    trace headers added in front or not; (None, False) if it is none."""
+    m = _HASHED_RX.search(data)
+    if not m:
+        return None, False
+    body = data[m.end():]
+    return m.group(1).decode(), hashlib.sha256(body).hexdigest() == m.group(2).decode()
 
 
 def make_message(subject, body, sender="sender@outside.test",

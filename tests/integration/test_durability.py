@@ -11,15 +11,14 @@ never cut short.  Three rounds, with different kill moments and a mix of
 small and spooled (over 128 KiB) messages.
 """
 
-import hashlib
 import random
-import re
 import smtplib
 import threading
 import time
 import unittest
 
-from postroom_harness import ServerTestCase, split_trace, unique
+from postroom_harness import (ServerTestCase, hashed_message, parse_hashed,
+                              split_trace, unique)
 
 CLIENTS = 20
 LOAD_SECONDS = 3.0
@@ -32,24 +31,7 @@ def build_message(rnd, msgid, rcpt):
     for i in range(n):
         lines.append(("%s line %d " % (msgid, i)
                       + "".join(rnd.choice("abcdefghij0123456789") for _ in range(80))))
-    body = ("\r\n".join(lines) + "\r\n").encode()
-    head = ("From: load@outside.test\r\nTo: %s\r\nSubject: durability\r\n"
-            "Message-ID: <%s@outside.test>\r\nX-Body-SHA256: %s\r\n\r\n"
-            % (rcpt, msgid, hashlib.sha256(body).hexdigest())).encode()
-    return head + body
-
-
-HEADER_RX = re.compile(rb"\r\nMessage-ID: <([^>]+)@outside\.test>\r\n"
-                       rb"X-Body-SHA256: ([0-9a-f]{64})\r\n\r\n")
-
-
-def parse_stored(data):
-    """(msgid, body ok?) for a message read back over POP3."""
-    m = HEADER_RX.search(data)
-    if not m:
-        return None, False
-    body = data[m.end():]
-    return m.group(1).decode(), hashlib.sha256(body).hexdigest() == m.group(2).decode()
+    return hashed_message(msgid, rcpt, ("\r\n".join(lines) + "\r\n").encode())
 
 
 class DurabilityTests(ServerTestCase):
@@ -126,7 +108,7 @@ class DurabilityTests(ServerTestCase):
                 stored = self.server.fetch_all(rcpt, pw)
                 seen = {}
                 for uid, data in stored:
-                    msgid, ok = parse_stored(data)
+                    msgid, ok = parse_hashed(data)
                     self.assertIsNotNone(msgid, "unrecognisable message %r" % data[:200])
                     self.assertTrue(ok, "message %s cut short or altered" % msgid)
                     self.assertIn(msgid, attempted, "message nobody sent")

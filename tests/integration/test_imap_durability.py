@@ -27,7 +27,6 @@ import collections
 import hashlib
 import os
 import random
-import re
 import shutil
 import sqlite3
 import tempfile
@@ -37,7 +36,7 @@ import unittest
 
 from imap_client import (ImapConn, ImapTestCase, flagset, imap_date, item,
                          list_entries, mailbox_arg, parse_imap_date)
-from postroom_harness import HarnessError, unique
+from postroom_harness import HarnessError, hashed_message, parse_hashed, unique
 
 CLIENTS = 8
 ROUNDS = 3
@@ -60,24 +59,8 @@ def build_message(rnd, msgid, rcpt, big_share):
     else:
         n = rnd.randint(60, 3000)
     body = base64.encodebytes(rnd.randbytes(n * 3 // 4)).replace(b"\n", b"\r\n")
-    head = ("From: load@dura.test\r\nTo: %s\r\nSubject: durability %s\r\n"
-            "Date: Mon, 02 Mar 2026 10:00:00 +0000\r\n"
-            "Message-ID: <%s@dura.test>\r\nX-Body-SHA256: %s\r\n\r\n"
-            % (rcpt, msgid, msgid, hashlib.sha256(body).hexdigest())).encode()
-    return head + body
-
-
-HEADER_RX = re.compile(rb"\r\nMessage-ID: <([^>]+)@dura\.test>\r\n"
-                       rb"X-Body-SHA256: ([0-9a-f]{64})\r\n\r\n")
-
-
-def parse_stored(data):
-    """(msgid, body matches its hash?) of a message read back."""
-    m = HEADER_RX.search(data)
-    if not m:
-        return None, False
-    body = data[m.end():]
-    return m.group(1).decode(), hashlib.sha256(body).hexdigest() == m.group(2).decode()
+    return hashed_message(msgid, rcpt, body, subject="durability " + msgid,
+                          date="Mon, 02 Mar 2026 10:00:00 +0000")
 
 
 def uid_list(uidset):
@@ -480,7 +463,7 @@ def read_mailboxes(c):
             items = c.fetch("1:*", "(UID FLAGS INTERNALDATE BODY.PEEK[])")
             for v in items.values():
                 data = item(v, "BODY[]")
-                msgid, ok = parse_stored(data)
+                msgid, ok = parse_hashed(data)
                 st.msgs[int(v["UID"])] = (
                     msgid, frozenset(flagset(v["FLAGS"]) - {"\\Recent"}),
                     parse_imap_date(v["INTERNALDATE"]),
