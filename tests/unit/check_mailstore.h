@@ -53,6 +53,22 @@ struct status_done {
 };
 void t_on_status(void *arg, int status);
 
+/* Folder jobs: the callback's calls, status and mailbox id. */
+struct folder_done {
+	int	 calls;
+	int	 status;
+	ms_id	 id;
+};
+void t_on_folder(void *arg, int status, ms_id mailbox_id);
+/* Each runs one folder job through the writer, drains, and checks that
+ * the callback ran exactly once (with a mailbox id only on success where
+ * the job names one); the job's status. */
+int t_mb_create(ms_id user, const char *name, const char *special,
+    ms_id *id_r);
+int t_mb_delete(ms_id user, const char *name);
+int t_mb_rename(ms_id user, const char *from, const char *to, ms_id *id_r);
+int t_mb_subscribe(ms_id user, const char *name, bool on);
+
 struct queue_seen {
 	size_t	 n;
 	char	 rcpt[128];	/* the last entry: "rcpt from sender" */

@@ -60,77 +60,6 @@ hook_saw(ms_id id)
 	return false;
 }
 
-struct folder_done {
-	int	 calls;
-	int	 status;
-	ms_id	 id;
-};
-
-static void
-on_folder(void *arg, int status, ms_id mailbox_id)
-{
-	struct folder_done *d = arg;
-
-	d->calls++;
-	d->status = status;
-	d->id = mailbox_id;
-}
-
-/* Each runs one job through the writer, drains, and checks that the
- * callback ran exactly once. */
-static int
-mb_create(ms_id user, const char *name, const char *special, ms_id *id_r)
-{
-	struct folder_done d = { 0 };
-
-	ms_mailbox_create(ms, user, name, special, on_folder, &d);
-	ms_drain(ms);
-	ck_assert_int_eq(d.calls, 1);
-	if (d.status == MS_OK)
-		ck_assert_int_gt(d.id, 0);
-	else
-		ck_assert_int_eq(d.id, 0);
-	if (id_r != NULL)
-		*id_r = d.id;
-	return d.status;
-}
-
-static int
-mb_delete(ms_id user, const char *name)
-{
-	struct folder_done d = { 0 };
-
-	ms_mailbox_delete(ms, user, name, on_folder, &d);
-	ms_drain(ms);
-	ck_assert_int_eq(d.calls, 1);
-	ck_assert_int_eq(d.id, 0);
-	return d.status;
-}
-
-static int
-mb_rename(ms_id user, const char *from, const char *to, ms_id *id_r)
-{
-	struct folder_done d = { 0 };
-
-	ms_mailbox_rename(ms, user, from, to, on_folder, &d);
-	ms_drain(ms);
-	ck_assert_int_eq(d.calls, 1);
-	if (id_r != NULL)
-		*id_r = d.id;
-	return d.status;
-}
-
-static int
-mb_subscribe(ms_id user, const char *name, bool on)
-{
-	struct folder_done d = { 0 };
-
-	ms_mailbox_subscribe(ms, user, name, on, on_folder, &d);
-	ms_drain(ms);
-	ck_assert_int_eq(d.calls, 1);
-	return d.status;
-}
-
 /* The id of a mailbox, or 0 when there is none by that name. */
 static ms_id
 mb_id(ms_id user, const char *name)
@@ -477,10 +406,10 @@ START_TEST(test_set_recent)
 	ms_mailbox_set_recent(ms, inbox, uids[1]);
 	ms_drain(ms);
 	ck_assert_uint_eq(mb_info(alice, "INBOX").recent_uid, 0);
-	ck_assert_int_eq(mb_create(alice, "R1", NULL, &id), MS_OK);
+	ck_assert_int_eq(t_mb_create(alice, "R1", NULL, &id), MS_OK);
 	ck_assert_uint_eq(mb_info(alice, "INBOX").recent_uid, uids[1]);
 	ms_mailbox_set_recent(ms, inbox, uids[0]);
-	ck_assert_int_eq(mb_create(alice, "R2", NULL, &id), MS_OK);
+	ck_assert_int_eq(t_mb_create(alice, "R2", NULL, &id), MS_OK);
 	ck_assert_uint_eq(mb_info(alice, "INBOX").recent_uid, uids[1]);
 	ms_mailbox_set_recent(ms, inbox, uids[2]);
 	/* Closing the store (the writer stops) runs what is left. */
@@ -499,7 +428,7 @@ START_TEST(test_create)
 
 	alice = setup_alice();
 	hook_reset();
-	ck_assert_int_eq(mb_create(alice, "Work", NULL, &id), MS_OK);
+	ck_assert_int_eq(t_mb_create(alice, "Work", NULL, &id), MS_OK);
 	info = mb_info(alice, "Work");
 	ck_assert_int_eq(info.id, id);
 	ck_assert(info.subscribed);
@@ -509,15 +438,15 @@ START_TEST(test_create)
 	ck_assert(hook_saw(id));
 
 	/* Existing names, INBOX in any case. */
-	ck_assert_int_eq(mb_create(alice, "Work", NULL, NULL), MS_EXISTS);
-	ck_assert_int_eq(mb_create(alice, "inbox", NULL, NULL), MS_EXISTS);
-	ck_assert_int_eq(mb_create(alice, "Sent", NULL, NULL), MS_EXISTS);
+	ck_assert_int_eq(t_mb_create(alice, "Work", NULL, NULL), MS_EXISTS);
+	ck_assert_int_eq(t_mb_create(alice, "inbox", NULL, NULL), MS_EXISTS);
+	ck_assert_int_eq(t_mb_create(alice, "Sent", NULL, NULL), MS_EXISTS);
 	/* Names compare exactly otherwise. */
-	ck_assert_int_eq(mb_create(alice, "work", NULL, NULL), MS_OK);
+	ck_assert_int_eq(t_mb_create(alice, "work", NULL, NULL), MS_OK);
 
 	/* Missing parents are made, every level a real mailbox. */
 	hook_reset();
-	ck_assert_int_eq(mb_create(alice, "a/b/c", NULL, &id), MS_OK);
+	ck_assert_int_eq(t_mb_create(alice, "a/b/c", NULL, &id), MS_OK);
 	a = mb_id(alice, "a");
 	ab = mb_id(alice, "a/b");
 	ck_assert_int_gt(a, 0);
@@ -525,31 +454,31 @@ START_TEST(test_create)
 	ck_assert_int_eq(mb_id(alice, "a/b/c"), id);
 	ck_assert(mb_info(alice, "a/b").subscribed);
 	ck_assert(hook_saw(a) && hook_saw(ab) && hook_saw(id));
-	ck_assert_int_eq(mb_create(alice, "a/b", NULL, NULL), MS_EXISTS);
-	ck_assert_int_eq(mb_create(alice, "a/x", NULL, &id), MS_OK);
+	ck_assert_int_eq(t_mb_create(alice, "a/b", NULL, NULL), MS_EXISTS);
+	ck_assert_int_eq(t_mb_create(alice, "a/x", NULL, &id), MS_OK);
 	ck_assert_int_eq(mb_id(alice, "a"), a);
 	ck_assert_uint_ne(mb_info(alice, "a/x").uidvalidity,
 	    mb_info(alice, "a/b").uidvalidity);
 
 	/* A child of INBOX, spelt in lower case, lands under INBOX. */
-	ck_assert_int_eq(mb_create(alice, "inbox/Lists", NULL, &id), MS_OK);
+	ck_assert_int_eq(t_mb_create(alice, "inbox/Lists", NULL, &id), MS_OK);
 	ck_assert_int_eq(mb_id(alice, "INBOX/Lists"), id);
 	ck_assert_int_eq(mb_id(alice, "inbox/Lists"), 0);
 
 	/* Special use: canonical spelling; unknown ones refused. */
-	ck_assert_int_eq(mb_create(alice, "Flagged mail", "\\flagged", &id),
+	ck_assert_int_eq(t_mb_create(alice, "Flagged mail", "\\flagged", &id),
 	    MS_OK);
 	ck_assert_str_eq(mb_info(alice, "Flagged mail").special_use,
 	    "\\Flagged");
-	ck_assert_int_eq(mb_create(alice, "Odd", "\\Odd", NULL), MS_INVALID);
+	ck_assert_int_eq(t_mb_create(alice, "Odd", "\\Odd", NULL), MS_INVALID);
 	ck_assert_int_eq(mb_id(alice, "Odd"), 0);
 
 	/* Bad names and no such user. */
-	ck_assert_int_eq(mb_create(alice, "a//b", NULL, NULL), MS_INVALID);
-	ck_assert_int_eq(mb_create(alice, "x*", NULL, NULL), MS_INVALID);
-	ck_assert_int_eq(mb_create(alice, "/x", NULL, NULL), MS_INVALID);
-	ck_assert_int_eq(mb_create(alice, "\xc3", NULL, NULL), MS_INVALID);
-	ck_assert_int_eq(mb_create(alice + 1000, "Work", NULL, NULL),
+	ck_assert_int_eq(t_mb_create(alice, "a//b", NULL, NULL), MS_INVALID);
+	ck_assert_int_eq(t_mb_create(alice, "x*", NULL, NULL), MS_INVALID);
+	ck_assert_int_eq(t_mb_create(alice, "/x", NULL, NULL), MS_INVALID);
+	ck_assert_int_eq(t_mb_create(alice, "\xc3", NULL, NULL), MS_INVALID);
+	ck_assert_int_eq(t_mb_create(alice + 1000, "Work", NULL, NULL),
 	    MS_NOT_FOUND);
 	ck_assert_int_eq(t_side_count("SELECT count(*) FROM mailboxes"),
 	    6 + 2 + 3 + 1 + 1 + 1);
@@ -564,8 +493,8 @@ START_TEST(test_delete)
 
 	alice = setup_alice();
 	bob = t_add_user("bob@d.test");
-	ck_assert_int_eq(mb_create(alice, "Work", NULL, &work), MS_OK);
-	ck_assert_int_eq(mb_create(alice, "a/b", NULL, NULL), MS_OK);
+	ck_assert_int_eq(t_mb_create(alice, "Work", NULL, &work), MS_OK);
+	ck_assert_int_eq(t_mb_create(alice, "a/b", NULL, NULL), MS_OK);
 
 	/* Messages only Work holds go with it; one bob has a copy of
 	 * stays.  Work has a tombstone too. */
@@ -580,30 +509,30 @@ START_TEST(test_delete)
 	ck_assert_int_eq(t_side_count("SELECT count(*) FROM expunged"), 1);
 
 	hook_reset();
-	ck_assert_int_eq(mb_delete(alice, "Work"), MS_OK);
+	ck_assert_int_eq(t_mb_delete(alice, "Work"), MS_OK);
 	ck_assert(hook_saw(work));
 	ck_assert_int_eq(mb_id(alice, "Work"), 0);
 	ck_assert_int_eq(t_side_count("SELECT count(*) FROM messages"), 1);
 	ck_assert_int_eq(t_side_count("SELECT count(*) FROM message_data"), 1);
 	ck_assert_int_eq(t_side_count("SELECT id FROM messages"), kept);
 	ck_assert_int_eq(t_side_count("SELECT count(*) FROM expunged"), 0);
-	ck_assert_int_eq(mb_delete(alice, "Work"), MS_NOT_FOUND);
+	ck_assert_int_eq(t_mb_delete(alice, "Work"), MS_NOT_FOUND);
 
 	/* INBOX never; parents not while they have children. */
-	ck_assert_int_eq(mb_delete(alice, "INBOX"), MS_INVALID);
-	ck_assert_int_eq(mb_delete(alice, "inbox"), MS_INVALID);
-	ck_assert_int_eq(mb_delete(alice, "a"), MS_NOT_EMPTY);
+	ck_assert_int_eq(t_mb_delete(alice, "INBOX"), MS_INVALID);
+	ck_assert_int_eq(t_mb_delete(alice, "inbox"), MS_INVALID);
+	ck_assert_int_eq(t_mb_delete(alice, "a"), MS_NOT_EMPTY);
 	ck_assert_int_gt(mb_id(alice, "a"), 0);
-	ck_assert_int_eq(mb_delete(alice, "a/b"), MS_OK);
-	ck_assert_int_eq(mb_delete(alice, "a"), MS_OK);
+	ck_assert_int_eq(t_mb_delete(alice, "a/b"), MS_OK);
+	ck_assert_int_eq(t_mb_delete(alice, "a"), MS_OK);
 	/* A special-use folder may go; it can be created again. */
 	trash = mb_id(alice, "Trash");
-	ck_assert_int_eq(mb_delete(alice, "Trash"), MS_OK);
-	ck_assert_int_eq(mb_create(alice, "Trash", "\\Trash", NULL), MS_OK);
+	ck_assert_int_eq(t_mb_delete(alice, "Trash"), MS_OK);
+	ck_assert_int_eq(t_mb_create(alice, "Trash", "\\Trash", NULL), MS_OK);
 	ck_assert_int_ne(mb_id(alice, "Trash"), trash);
-	ck_assert_int_eq(mb_delete(alice, "x//y"), MS_INVALID);
+	ck_assert_int_eq(t_mb_delete(alice, "x//y"), MS_INVALID);
 	/* Bob's mailboxes are not alice's. */
-	ck_assert_int_eq(mb_delete(bob, "a"), MS_NOT_FOUND);
+	ck_assert_int_eq(t_mb_delete(bob, "a"), MS_NOT_FOUND);
 }
 END_TEST
 
@@ -617,9 +546,9 @@ START_TEST(test_rename_tree)
 	size_t n;
 
 	alice = setup_alice();
-	ck_assert_int_eq(mb_create(alice, "a/b/c", NULL, &abc), MS_OK);
-	ck_assert_int_eq(mb_create(alice, "a/x", NULL, &ax), MS_OK);
-	ck_assert_int_eq(mb_create(alice, "ab", NULL, NULL), MS_OK);
+	ck_assert_int_eq(t_mb_create(alice, "a/b/c", NULL, &abc), MS_OK);
+	ck_assert_int_eq(t_mb_create(alice, "a/x", NULL, &ax), MS_OK);
+	ck_assert_int_eq(t_mb_create(alice, "ab", NULL, NULL), MS_OK);
 	a = mb_id(alice, "a");
 	ab = mb_id(alice, "a/b");
 	append(ab, MS_FLAG_SEEN, "k", 0, 1, NULL);
@@ -627,7 +556,7 @@ START_TEST(test_rename_tree)
 	before = mb_info(alice, "a/b");
 
 	hook_reset();
-	ck_assert_int_eq(mb_rename(alice, "a", "z/y", &id), MS_OK);
+	ck_assert_int_eq(t_mb_rename(alice, "a", "z/y", &id), MS_OK);
 	ck_assert_int_eq(id, a);
 	ck_assert_int_eq(mb_id(alice, "z/y"), a);
 	ck_assert_int_eq(mb_id(alice, "z/y/b"), ab);
@@ -654,13 +583,14 @@ START_TEST(test_rename_tree)
 	free(v);
 
 	/* Errors change nothing. */
-	ck_assert_int_eq(mb_rename(alice, "nope", "x", NULL), MS_NOT_FOUND);
-	ck_assert_int_eq(mb_rename(alice, "z/y", "ab", NULL), MS_EXISTS);
-	ck_assert_int_eq(mb_rename(alice, "z/y", "z/y", NULL), MS_EXISTS);
-	ck_assert_int_eq(mb_rename(alice, "z/y", "INBOX", NULL), MS_EXISTS);
-	ck_assert_int_eq(mb_rename(alice, "z/y", "z/y/b/new", NULL), MS_INVALID);
-	ck_assert_int_eq(mb_rename(alice, "z/y", "bad/", NULL), MS_INVALID);
-	ck_assert_int_eq(mb_rename(alice, "z//y", "q", NULL), MS_INVALID);
+	ck_assert_int_eq(t_mb_rename(alice, "nope", "x", NULL), MS_NOT_FOUND);
+	ck_assert_int_eq(t_mb_rename(alice, "z/y", "ab", NULL), MS_EXISTS);
+	ck_assert_int_eq(t_mb_rename(alice, "z/y", "z/y", NULL), MS_EXISTS);
+	ck_assert_int_eq(t_mb_rename(alice, "z/y", "INBOX", NULL), MS_EXISTS);
+	ck_assert_int_eq(t_mb_rename(alice, "z/y", "z/y/b/new", NULL),
+	    MS_INVALID);
+	ck_assert_int_eq(t_mb_rename(alice, "z/y", "bad/", NULL), MS_INVALID);
+	ck_assert_int_eq(t_mb_rename(alice, "z//y", "q", NULL), MS_INVALID);
 	/* A child's new name would collide (an orphan made behind the
 	 * store's back, as an older version or a repair might leave). */
 	db = t_side_open();
@@ -668,24 +598,24 @@ START_TEST(test_rename_tree)
 	    " name, uidvalidity) SELECT user_id, 'q/x', 7 FROM mailboxes"
 	    " WHERE name = 'INBOX'", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	ck_assert_int_eq(mb_rename(alice, "z/y", "q", NULL), MS_EXISTS);
+	ck_assert_int_eq(t_mb_rename(alice, "z/y", "q", NULL), MS_EXISTS);
 	ck_assert_int_eq(mb_id(alice, "q"), 0);
 	ck_assert_int_eq(mb_id(alice, "z/y/x"), ax);
 	/* A child's new name would be too long. */
 	memset(longname, 'l', MS_MAILBOX_NAME_MAX - 2);
 	longname[MS_MAILBOX_NAME_MAX - 2] = '\0';
-	ck_assert_int_eq(mb_rename(alice, "z/y", longname, NULL), MS_INVALID);
+	ck_assert_int_eq(t_mb_rename(alice, "z/y", longname, NULL), MS_INVALID);
 	ck_assert_int_eq(mb_id(alice, "z/y"), a);
-	ck_assert_int_eq(mb_rename(alice, "z/y/x", longname, &id), MS_OK);
+	ck_assert_int_eq(t_mb_rename(alice, "z/y/x", longname, &id), MS_OK);
 	ck_assert_int_eq(id, ax);
 
 	/* A leaf, back to the top level; parents stay. */
-	ck_assert_int_eq(mb_rename(alice, "z/y/b/c", "c", &id), MS_OK);
+	ck_assert_int_eq(t_mb_rename(alice, "z/y/b/c", "c", &id), MS_OK);
 	ck_assert_int_eq(id, abc);
 	ck_assert_int_eq(mb_id(alice, "z/y/b"), ab);
 	/* Special use and subscription travel with the mailbox. */
-	ck_assert_int_eq(mb_subscribe(alice, "Sent", false), MS_OK);
-	ck_assert_int_eq(mb_rename(alice, "Sent", "Sent Items", NULL), MS_OK);
+	ck_assert_int_eq(t_mb_subscribe(alice, "Sent", false), MS_OK);
+	ck_assert_int_eq(t_mb_rename(alice, "Sent", "Sent Items", NULL), MS_OK);
 	ck_assert_str_eq(mb_info(alice, "Sent Items").special_use, "\\Sent");
 	ck_assert(!mb_info(alice, "Sent Items").subscribed);
 }
@@ -706,12 +636,14 @@ START_TEST(test_rename_inbox)
 	append(inbox, 0, NULL, 1000000001, 2, &msgs[1]);
 	append(inbox, MS_FLAG_FLAGGED | MS_FLAG_ANSWERED, "a b", 1000000002, 3,
 	    &msgs[2]);
-	ck_assert_int_eq(mb_create(alice, "INBOX/child", NULL, &child), MS_OK);
+	ck_assert_int_eq(t_mb_create(alice, "INBOX/child", NULL, &child),
+	    MS_OK);
 	before = mb_info(alice, "INBOX");
 	hms = before.highestmodseq;
 
 	hook_reset();
-	ck_assert_int_eq(mb_rename(alice, "inbox", "Old/Mail", &oldid), MS_OK);
+	ck_assert_int_eq(t_mb_rename(alice, "inbox", "Old/Mail", &oldid),
+	    MS_OK);
 	ck_assert_int_ne(oldid, inbox);
 	ck_assert(hook_saw(inbox) && hook_saw(oldid));
 	ck_assert_int_eq(mb_id(alice, "Old/Mail"), oldid);
@@ -757,8 +689,10 @@ START_TEST(test_rename_inbox)
 	/* New mail still goes to INBOX, UIDs never reused. */
 	ck_assert_uint_eq(append(inbox, 0, NULL, 0, 4, NULL), 4);
 	/* Renaming an empty INBOX works too; to an existing name not. */
-	ck_assert_int_eq(mb_rename(alice, "INBOX", "Old/Mail", NULL), MS_EXISTS);
-	ck_assert_int_eq(mb_rename(alice, "INBOX", "INBOX/older", &id), MS_OK);
+	ck_assert_int_eq(t_mb_rename(alice, "INBOX", "Old/Mail", NULL),
+	    MS_EXISTS);
+	ck_assert_int_eq(t_mb_rename(alice, "INBOX", "INBOX/older", &id),
+	    MS_OK);
 	ck_assert_int_eq(ms_mailbox_messages(ms, id, &v, &n), MS_OK);
 	ck_assert_uint_eq(n, 1);
 	free(v);
@@ -776,19 +710,19 @@ START_TEST(test_subscribe)
 	bob = t_add_user("bob@d.test");
 	ck_assert(mb_info(alice, "Junk").subscribed);
 	hook_reset();
-	ck_assert_int_eq(mb_subscribe(alice, "Junk", false), MS_OK);
+	ck_assert_int_eq(t_mb_subscribe(alice, "Junk", false), MS_OK);
 	ck_assert(!mb_info(alice, "Junk").subscribed);
 	ck_assert(mb_info(bob, "Junk").subscribed);
 	ck_assert(hook_saw(mb_id(alice, "Junk")));
 	/* Idempotent both ways. */
-	ck_assert_int_eq(mb_subscribe(alice, "Junk", false), MS_OK);
+	ck_assert_int_eq(t_mb_subscribe(alice, "Junk", false), MS_OK);
 	ck_assert(!mb_info(alice, "Junk").subscribed);
-	ck_assert_int_eq(mb_subscribe(alice, "Junk", true), MS_OK);
+	ck_assert_int_eq(t_mb_subscribe(alice, "Junk", true), MS_OK);
 	ck_assert(mb_info(alice, "Junk").subscribed);
-	ck_assert_int_eq(mb_subscribe(alice, "inbox", false), MS_OK);
+	ck_assert_int_eq(t_mb_subscribe(alice, "inbox", false), MS_OK);
 	ck_assert(!mb_info(alice, "INBOX").subscribed);
-	ck_assert_int_eq(mb_subscribe(alice, "junk", true), MS_NOT_FOUND);
-	ck_assert_int_eq(mb_subscribe(alice, "a%", true), MS_INVALID);
+	ck_assert_int_eq(t_mb_subscribe(alice, "junk", true), MS_NOT_FOUND);
+	ck_assert_int_eq(t_mb_subscribe(alice, "a%", true), MS_INVALID);
 }
 END_TEST
 
@@ -798,11 +732,11 @@ START_TEST(test_folder_sync)
 	struct folder_done d = { 0 };
 	ms_id alice = setup_alice();
 
-	ms_mailbox_create(ms, alice, "Now", NULL, on_folder, &d);
+	ms_mailbox_create(ms, alice, "Now", NULL, t_on_folder, &d);
 	ck_assert_int_eq(d.calls, 1);
 	ck_assert_int_eq(d.status, MS_OK);
 	ck_assert_int_eq(mb_id(alice, "Now"), d.id);
-	ms_mailbox_delete(ms, alice, "Now", on_folder, &d);
+	ms_mailbox_delete(ms, alice, "Now", t_on_folder, &d);
 	ck_assert_int_eq(d.calls, 2);
 	ck_assert_int_eq(d.status, MS_OK);
 	ck_assert_int_eq(mb_id(alice, "Now"), 0);
@@ -1330,7 +1264,7 @@ START_TEST(test_counters)
 
 	alice = setup_alice();
 	inbox = t_inbox_of(alice);
-	ck_assert_int_eq(mb_create(alice, "Work", NULL, &work), MS_OK);
+	ck_assert_int_eq(t_mb_create(alice, "Work", NULL, &work), MS_OK);
 	check_counts(alice, "INBOX", 0, 0, 0);
 	for (i = 0; i < 4; i++)
 		append(inbox, i == 0 ? MS_FLAG_SEEN : 0, NULL, 0, i, NULL);
@@ -1360,10 +1294,10 @@ START_TEST(test_counters)
 	ck_assert_int_eq(t_side_count("SELECT count(*) FROM messages"), 4);
 
 	/* Renaming INBOX moves its rows; deleting Work drops them. */
-	ck_assert_int_eq(mb_rename(alice, "INBOX", "Old", &renamed), MS_OK);
+	ck_assert_int_eq(t_mb_rename(alice, "INBOX", "Old", &renamed), MS_OK);
 	check_counts(alice, "INBOX", 0, 0, 0);
 	check_counts(alice, "Old", 1, 1, 300);
-	ck_assert_int_eq(mb_delete(alice, "Work"), MS_OK);
+	ck_assert_int_eq(t_mb_delete(alice, "Work"), MS_OK);
 	ck_assert_int_eq(counters_wrong(), 0);
 	ck_assert_int_eq(t_side_count("SELECT count(*) FROM messages"), 1);
 
@@ -1438,7 +1372,7 @@ START_TEST(test_prune)
 
 	alice = setup_alice();
 	inbox = t_inbox_of(alice);
-	ck_assert_int_eq(mb_create(alice, "Work", NULL, &work), MS_OK);
+	ck_assert_int_eq(t_mb_create(alice, "Work", NULL, &work), MS_OK);
 	for (i = 0; i < 6; i++)
 		append(inbox, 0, NULL, 0, i, NULL);
 	append(work, 0, NULL, 0, 10, NULL);
@@ -1539,7 +1473,7 @@ START_TEST(test_prune_startup)
 
 	alice = setup_alice();
 	inbox = t_inbox_of(alice);
-	ck_assert_int_eq(mb_create(alice, "Work", NULL, &work), MS_OK);
+	ck_assert_int_eq(t_mb_create(alice, "Work", NULL, &work), MS_OK);
 	for (i = 0; i < 4; i++)
 		append(inbox, 0, NULL, 0, i, NULL);
 	append(work, 0, NULL, 0, 9, NULL);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "mailstore/ms_imap.h"
 #include "tests/unit/check_mailstore.h"
 
 char tmpdir[PATH_MAX];
@@ -291,3 +292,69 @@ t_collect_queue(void *arg, const struct ms_queue_entry *e)
 	ck_assert_int_gt(e->queued_at, 0);
 }
 
+/* ------------------------------------------------------- folder jobs */
+
+void
+t_on_folder(void *arg, int status, ms_id mailbox_id)
+{
+	struct folder_done *d = arg;
+
+	d->calls++;
+	d->status = status;
+	d->id = mailbox_id;
+}
+
+/* Each runs one job through the writer, drains, and checks that the
+ * callback ran exactly once. */
+int
+t_mb_create(ms_id user, const char *name, const char *special, ms_id *id_r)
+{
+	struct folder_done d = { 0 };
+
+	ms_mailbox_create(ms, user, name, special, t_on_folder, &d);
+	ms_drain(ms);
+	ck_assert_int_eq(d.calls, 1);
+	if (d.status == MS_OK)
+		ck_assert_int_gt(d.id, 0);
+	else
+		ck_assert_int_eq(d.id, 0);
+	if (id_r != NULL)
+		*id_r = d.id;
+	return d.status;
+}
+
+int
+t_mb_delete(ms_id user, const char *name)
+{
+	struct folder_done d = { 0 };
+
+	ms_mailbox_delete(ms, user, name, t_on_folder, &d);
+	ms_drain(ms);
+	ck_assert_int_eq(d.calls, 1);
+	ck_assert_int_eq(d.id, 0);
+	return d.status;
+}
+
+int
+t_mb_rename(ms_id user, const char *from, const char *to, ms_id *id_r)
+{
+	struct folder_done d = { 0 };
+
+	ms_mailbox_rename(ms, user, from, to, t_on_folder, &d);
+	ms_drain(ms);
+	ck_assert_int_eq(d.calls, 1);
+	if (id_r != NULL)
+		*id_r = d.id;
+	return d.status;
+}
+
+int
+t_mb_subscribe(ms_id user, const char *name, bool on)
+{
+	struct folder_done d = { 0 };
+
+	ms_mailbox_subscribe(ms, user, name, on, t_on_folder, &d);
+	ms_drain(ms);
+	ck_assert_int_eq(d.calls, 1);
+	return d.status;
+}

@@ -37,22 +37,6 @@ on_change(void *arg, const ms_id *ids, size_t n)
 	hook_calls += n;
 }
 
-struct folder_done {
-	int	 calls;
-	int	 status;
-	ms_id	 id;
-};
-
-static void
-on_folder(void *arg, int status, ms_id mailbox_id)
-{
-	struct folder_done *d = arg;
-
-	d->calls++;
-	d->status = status;
-	d->id = mailbox_id;
-}
-
 /* Up to 8 aliases of a user, as "name>id+" (subscribed) or "name>id-". */
 struct alias_seen {
 	size_t	 n;
@@ -90,7 +74,7 @@ alias_create(ms_id user, const char *name, ms_id mailbox)
 {
 	struct folder_done d = { 0 };
 
-	ms_mailbox_alias_create(ms, user, name, mailbox, on_folder, &d);
+	ms_mailbox_alias_create(ms, user, name, mailbox, t_on_folder, &d);
 	ms_drain(ms);
 	ck_assert_int_eq(d.calls, 1);
 	ck_assert_int_eq(d.id, d.status == MS_OK ? mailbox : 0);
@@ -102,7 +86,7 @@ alias_delete(ms_id user, const char *name, ms_id *mailbox_r)
 {
 	struct folder_done d = { 0 };
 
-	ms_mailbox_alias_delete(ms, user, name, on_folder, &d);
+	ms_mailbox_alias_delete(ms, user, name, t_on_folder, &d);
 	ms_drain(ms);
 	ck_assert_int_eq(d.calls, 1);
 	if (d.status != MS_OK)
@@ -117,40 +101,7 @@ alias_subscribe(ms_id user, const char *name, bool on)
 {
 	struct folder_done d = { 0 };
 
-	ms_mailbox_alias_subscribe(ms, user, name, on, on_folder, &d);
-	ms_drain(ms);
-	ck_assert_int_eq(d.calls, 1);
-	return d.status;
-}
-
-static int
-mb_create(ms_id user, const char *name)
-{
-	struct folder_done d = { 0 };
-
-	ms_mailbox_create(ms, user, name, NULL, on_folder, &d);
-	ms_drain(ms);
-	ck_assert_int_eq(d.calls, 1);
-	return d.status;
-}
-
-static int
-mb_rename(ms_id user, const char *from, const char *to)
-{
-	struct folder_done d = { 0 };
-
-	ms_mailbox_rename(ms, user, from, to, on_folder, &d);
-	ms_drain(ms);
-	ck_assert_int_eq(d.calls, 1);
-	return d.status;
-}
-
-static int
-mb_delete(ms_id user, const char *name)
-{
-	struct folder_done d = { 0 };
-
-	ms_mailbox_delete(ms, user, name, on_folder, &d);
+	ms_mailbox_alias_subscribe(ms, user, name, on, t_on_folder, &d);
 	ms_drain(ms);
 	ck_assert_int_eq(d.calls, 1);
 	return d.status;
@@ -298,18 +249,22 @@ START_TEST(test_names_apart)
 	two_users(&alice, &bob);
 	sent = mb_id(alice, "Sent");
 	ck_assert_int_eq(alias_create(alice, "Sent Items", sent), MS_OK);
-	ck_assert_int_eq(mb_create(alice, "Sent Items"), MS_EXISTS);
+	ck_assert_int_eq(t_mb_create(alice, "Sent Items", NULL, NULL),
+	    MS_EXISTS);
 	/* A missing parent would have the name. */
-	ck_assert_int_eq(mb_create(alice, "Sent Items/2026"), MS_EXISTS);
+	ck_assert_int_eq(t_mb_create(alice, "Sent Items/2026", NULL, NULL),
+	    MS_EXISTS);
 	ck_assert_int_eq(mb_id(alice, "Sent Items"), 0);
 	ck_assert_int_eq(mb_id(alice, "Sent Items/2026"), 0);
-	ck_assert_int_eq(mb_rename(alice, "Drafts", "Sent Items"), MS_EXISTS);
+	ck_assert_int_eq(t_mb_rename(alice, "Drafts", "Sent Items", NULL),
+	    MS_EXISTS);
 	ck_assert_int_ne(mb_id(alice, "Drafts"), 0);
-	ck_assert_int_eq(mb_create(alice, "Work"), MS_OK);
-	ck_assert_int_eq(mb_rename(alice, "Work", "Sent Items/Work"), MS_EXISTS);
+	ck_assert_int_eq(t_mb_create(alice, "Work", NULL, NULL), MS_OK);
+	ck_assert_int_eq(t_mb_rename(alice, "Work", "Sent Items/Work", NULL),
+	    MS_EXISTS);
 	ck_assert_int_ne(mb_id(alice, "Work"), 0);
 	/* Another user's names are theirs. */
-	ck_assert_int_eq(mb_create(bob, "Sent Items"), MS_OK);
+	ck_assert_int_eq(t_mb_create(bob, "Sent Items", NULL, NULL), MS_OK);
 	ck_assert_int_eq(alias_create(bob, "Sent Items", mb_id(bob, "Sent")),
 	    MS_EXISTS);
 
@@ -408,22 +363,22 @@ START_TEST(test_follow)
 	ck_assert_int_eq(alias_create(bob, "Sent Items", mb_id(bob, "Sent")),
 	    MS_OK);
 
-	ck_assert_int_eq(mb_rename(alice, "Sent", "Outbox/Old"), MS_OK);
+	ck_assert_int_eq(t_mb_rename(alice, "Sent", "Outbox/Old", NULL), MS_OK);
 	ck_assert_int_eq(mb_id(alice, "Outbox/Old"), sent);
 	ck_assert_str_eq(aliases_of(alice), fmt("Deleted Items>%lld+;"
 	    "Sent Items>%lld+;", (long long)trash, (long long)sent));
 	/* The old name is free for a mailbox; the alias stays. */
-	ck_assert_int_eq(mb_create(alice, "Sent"), MS_OK);
+	ck_assert_int_eq(t_mb_create(alice, "Sent", NULL, NULL), MS_OK);
 	ck_assert_int_eq(alias_create(alice, "Sent Items", mb_id(alice,
 	    "Sent")), MS_EXISTS);
 
-	ck_assert_int_eq(mb_delete(alice, "Outbox/Old"), MS_OK);
+	ck_assert_int_eq(t_mb_delete(alice, "Outbox/Old"), MS_OK);
 	ck_assert_int_eq(ms_mailbox_alias_find(ms, alice, "Sent Items", NULL,
 	    NULL), MS_NOT_FOUND);
 	ck_assert_str_eq(aliases_of(alice), fmt("Deleted Items>%lld+;",
 	    (long long)trash));
 	/* Free for a mailbox once its alias has gone. */
-	ck_assert_int_eq(mb_create(alice, "Sent Items"), MS_OK);
+	ck_assert_int_eq(t_mb_create(alice, "Sent Items", NULL, NULL), MS_OK);
 
 	ck_assert_int_eq(ms_user_del(ms, "alice@d.test"), MS_OK);
 	ck_assert_int_eq(t_side_count("SELECT count(*) FROM mailbox_aliases"),
@@ -443,15 +398,15 @@ START_TEST(test_sync)
 	two_users(&alice, NULL);
 	sent = mb_id(alice, "Sent");
 
-	ms_mailbox_alias_create(ms, alice, "Sent Items", sent, on_folder, &d);
+	ms_mailbox_alias_create(ms, alice, "Sent Items", sent, t_on_folder, &d);
 	ck_assert_int_eq(d.calls, 1);
 	ck_assert_int_eq(d.status, MS_OK);
 	ck_assert_int_eq(d.id, sent);
-	ms_mailbox_alias_subscribe(ms, alice, "Sent Items", false, on_folder,
+	ms_mailbox_alias_subscribe(ms, alice, "Sent Items", false, t_on_folder,
 	    &d);
 	ck_assert_int_eq(d.calls, 2);
 	ck_assert_int_eq(d.status, MS_OK);
-	ms_mailbox_alias_delete(ms, alice, "Sent Items", on_folder, &d);
+	ms_mailbox_alias_delete(ms, alice, "Sent Items", t_on_folder, &d);
 	ck_assert_int_eq(d.calls, 3);
 	ck_assert_int_eq(d.status, MS_OK);
 	ck_assert_int_eq(ms_mailbox_alias_find(ms, alice, "Sent Items", NULL,
@@ -538,14 +493,14 @@ START_TEST(test_migrate)
 	    MS_OK);
 	ck_assert_uint_eq(seen.n, 0);
 
-	ms_mailbox_alias_create(old, 1, "Sent Items", 2, on_folder, &d);
+	ms_mailbox_alias_create(old, 1, "Sent Items", 2, t_on_folder, &d);
 	ck_assert_int_eq(d.status, MS_OK);
-	ms_mailbox_alias_create(old, 1, "Work", 2, on_folder, &d);
+	ms_mailbox_alias_create(old, 1, "Work", 2, t_on_folder, &d);
 	ck_assert_int_eq(d.status, MS_EXISTS);
 	ck_assert_int_eq(ms_mailbox_alias_list(old, 1, collect_alias, &seen),
 	    MS_OK);
 	ck_assert_str_eq(seen.text, "Sent Items>2+;");
-	ms_mailbox_delete(old, 1, "Sent", on_folder, &d);
+	ms_mailbox_delete(old, 1, "Sent", t_on_folder, &d);
 	ck_assert_int_eq(d.status, MS_OK);
 	ck_assert_int_eq(ms_mailbox_alias_find(old, 1, "Sent Items", NULL,
 	    NULL), MS_NOT_FOUND);
