@@ -211,6 +211,7 @@ imap_cmd_create(struct imap_session *s, const struct imap_command *cmd)
 void
 imap_cmd_delete(struct imap_session *s, const struct imap_command *cmd)
 {
+	enum imap_mailbox_via via;
 	struct ms_mailbox_info mb;
 	const char *name;
 
@@ -223,13 +224,12 @@ imap_cmd_delete(struct imap_session *s, const struct imap_command *cmd)
 	/* Exact names only: an alias never leads to deleting Trash.  An
 	 * alias the client created goes away alone; the folder stays, and
 	 * stays selected if it is. */
-	if (ms_mailbox_find(imap_store(s), s->user_id, name, &mb) != MS_OK) {
-		if (ms_mailbox_alias_find(imap_store(s), s->user_id, name, NULL,
-		    NULL) != MS_OK) {
-			imap_cmd_done(s, "NO [NONEXISTENT] Mailbox does not "
-			    "exist.");
-			return;
-		}
+	if (imap_mailbox_resolve(s, name, &mb, &via) != MS_OK ||
+	    via == IMAP_MAILBOX_MAPPED) {
+		imap_cmd_done(s, "NO [NONEXISTENT] Mailbox does not exist.");
+		return;
+	}
+	if (via == IMAP_MAILBOX_ALIAS) {
 		folder_wait(s);
 		ms_mailbox_alias_delete(imap_store(s), s->user_id, name,
 		    folder_done, s);
@@ -243,6 +243,7 @@ imap_cmd_delete(struct imap_session *s, const struct imap_command *cmd)
 void
 imap_cmd_rename(struct imap_session *s, const struct imap_command *cmd)
 {
+	enum imap_mailbox_via via;
 	struct ms_mailbox_info from, taken;
 	const char *from_name, *to, *error;
 
@@ -261,20 +262,17 @@ imap_cmd_rename(struct imap_session *s, const struct imap_command *cmd)
 	}
 	/* Exact names only, as for DELETE: renaming "Sent Items" must not
 	 * take the real Sent folder away. */
-	if (ms_mailbox_find(imap_store(s), s->user_id, from_name, &from) !=
-	    MS_OK) {
-		/* An alias only names another folder: renaming it would
-		 * rename nothing the client could see as its own. */
-		if (ms_mailbox_alias_find(imap_store(s), s->user_id, from_name,
-		    NULL, NULL) == MS_OK)
-			imap_cmd_done(s, "NO [CANNOT] An alias cannot be "
-			    "renamed.");
-		else
-			imap_cmd_done(s, "NO [NONEXISTENT] Mailbox does not "
-			    "exist.");
+	if (imap_mailbox_resolve(s, from_name, &from, &via) != MS_OK ||
+	    via == IMAP_MAILBOX_MAPPED) {
+		imap_cmd_done(s, "NO [NONEXISTENT] Mailbox does not exist.");
 		return;
 	}
-	from.name = imap_arena_strndup(&s->arena, from.name, strlen(from.name));
+	/* An alias only names another folder: renaming it would rename
+	 * nothing the client could see as its own. */
+	if (via == IMAP_MAILBOX_ALIAS) {
+		imap_cmd_done(s, "NO [CANNOT] An alias cannot be renamed.");
+		return;
+	}
 	/* The new name must not be taken, not even as an alias. */
 	if (imap_mailbox_find(s, to, &taken) == MS_OK) {
 		imap_cmd_done(s, "NO [ALREADYEXISTS] Mailbox already exists.");

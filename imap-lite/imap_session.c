@@ -127,10 +127,13 @@ static void
 idle_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	static const char still_here[] = "* OK Still here\r\n";
+	const struct pr_server *srv = w->data;
 	struct imap_session *s;
 	ev_tstamp now = ev_now(loop);
 
 	(void)revents;
+	/* A reload may have changed the settings. */
+	w->repeat = idle_tick_interval(srv->cfg);
 	TAILQ_FOREACH(s, &imap_sessions, entry) {
 		const struct config *cfg = s->srv->cfg;
 
@@ -148,8 +151,6 @@ idle_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			conn_write(s->conn, still_here, sizeof(still_here) - 1);
 			s->idle_ping = now + cfg->imap_idle_keepalive;
 		}
-		/* A reload may have changed the settings. */
-		w->repeat = idle_tick_interval(cfg);
 	}
 }
 
@@ -160,6 +161,7 @@ idle_tick_start(struct pr_server *srv)
 		return;
 	idle_tick_loop = srv->loop;
 	ev_init(&idle_tick, idle_tick_cb);
+	idle_tick.data = srv;
 	idle_tick.repeat = idle_tick_interval(srv->cfg);
 	ev_timer_again(srv->loop, &idle_tick);
 }

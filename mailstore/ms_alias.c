@@ -99,6 +99,18 @@ ms_mailbox_alias_find(struct ms_store *ms, ms_id user_id, const char *name,
 
 /* ---------------------------------------------------------- operations */
 
+/* Step a bound query once: MS_OK if it gave a row, else MS_NOT_FOUND. */
+static int
+row_found(struct ms_store *conn, sqlite3_stmt *st)
+{
+	int rc = ms_step(conn, st);
+
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return MS_OK;
+	return rc == SQLITE_DONE ? MS_NOT_FOUND : MS_ERROR;
+}
+
 /* MS_OK if mailbox_id is one of user_id's mailboxes, else MS_NOT_FOUND. */
 static int
 mailbox_owned(struct ms_store *conn, ms_id user_id, ms_id mailbox_id)
@@ -106,17 +118,12 @@ mailbox_owned(struct ms_store *conn, ms_id user_id, ms_id mailbox_id)
 	static const char sql[] =
 	    "SELECT 1 FROM mailboxes WHERE user_id = ?1 AND id = ?2";
 	sqlite3_stmt *st;
-	int rc;
 
 	if ((st = ms_stmt(conn, sql)) == NULL)
 		return MS_ERROR;
 	sqlite3_bind_int64(st, 1, user_id);
 	sqlite3_bind_int64(st, 2, mailbox_id);
-	rc = ms_step(conn, st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return MS_OK;
-	return rc == SQLITE_DONE ? MS_NOT_FOUND : MS_ERROR;
+	return row_found(conn, st);
 }
 
 /* MS_OK if a mailbox or an alias of user_id is called name. */
@@ -128,17 +135,12 @@ name_taken(struct ms_store *conn, ms_id user_id, const char *name)
 	    " UNION ALL SELECT 1 FROM mailbox_aliases"
 	    " WHERE user_id = ?1 AND name = ?2";
 	sqlite3_stmt *st;
-	int rc;
 
 	if ((st = ms_stmt(conn, sql)) == NULL)
 		return MS_ERROR;
 	sqlite3_bind_int64(st, 1, user_id);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	rc = ms_step(conn, st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return MS_OK;
-	return rc == SQLITE_DONE ? MS_NOT_FOUND : MS_ERROR;
+	return row_found(conn, st);
 }
 
 static int
